@@ -1,0 +1,575 @@
+//! The configuration file: a small, strict TOML contract.
+//!
+//! Strict because a lock monitor that silently ignores a misspelt `wanted` never tells its user the file is
+//! free: unknown keys, duplicate server names, bad URLs and a missing password variable are errors that name
+//! the file, line, column and key. Passwords are never part of the file: `password_env` names an environment
+//! variable (read here, once) and everything else comes from the OS keyring at connection time.
+//!
+//! This module parses and validates; it does not write. Editing the file (`want` / `unwant`) belongs to a
+//! later, comment-preserving writer.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use toml::Spanned;
+use url::Url;
+
+use crate::model::ServerKind;
+use crate::secrets::Secret;
+
+/// Default interval between two polls of a watched file.
+pub const DEFAULT_POLL_INTERVAL_SECS: u64 = 30;
+/// Default time limit for one HTTP request.
+pub const DEFAULT_TIMEOUT_SECS: u64 = 20;
+
+/// A configuration problem, located in the file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", self.render())]
+pub struct ConfigError {
+    /// The config file's path, as given.
+    pub file: String,
+    /// 1-based line, when the problem has a place in the file.
+    pub line: Option<usize>,
+    /// 1-based column (in characters).
+    pub column: Option<usize>,
+    /// The offending key, e.g. `servers[1].url`.
+    pub key: Option<String>,
+    /// What is wrong and how to fix it.
+    pub message: String,
+}
+
+impl ConfigError {
+    fn render(&self) -> String {
+        let mut out = self.file.clone();
+        if let Some(line) = self.line {
+            out.push_str(&format!(":{line}"));
+            if let Some(column) = self.column {
+                out.push_str(&format!(":{column}"));
+            }
+        }
+        out.push_str(": ");
+        if let Some(key) = &self.key {
+            out.push_str(&format!("{key}: "));
+        }
+        out.push_str(&self.message);
+        out
+    }
+}
+
+/// How a server's protocol is chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KindSetting {
+    /// Detect once per server: Nextcloud capabilities first, then WebDAV `OPTIONS`.
+    Auto,
+    /// Plain WebDAV.
+    Webdav,
+    /// Nextcloud with files_lock.
+    Nextcloud,
+    /// A WOPI host.
+    Wopi,
+}
+
+impl KindSetting {
+    /// The fixed kind, or `None` for auto-detection.
+    pub fn fixed(self) -> Option<ServerKind> {
+        match self {
+            KindSetting::Auto => None,
+            KindSetting::Webdav => Some(ServerKind::Webdav),
+            KindSetting::Nextcloud => Some(ServerKind::Nextcloud),
+            KindSetting::Wopi => Some(ServerKind::Wopi),
+        }
+    }
+}
+
+/// Where a server's password comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PasswordSource {
+    /// No user name configured: requests are anonymous.
+    Anonymous,
+    /// Read from this environment variable when the config was loaded.
+    Env {
+        /// The variable's name (safe to show).
+        var: String,
+        /// Its value.
+        value: Secret,
+    },
+    /// Looked up in the OS keyring under the server's name.
+    Keyring,
+}
+
+/// One validated `[[servers]]` entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerConfig {
+    /// Unique name used in CLI arguments and output.
+    pub name: String,
+    /// Configured protocol or auto-detection.
+    pub kind: KindSetting,
+    /// Base URL; always ends with `/`, so watch entries resolve below it.
+    pub url: Url,
+    /// User name for HTTP Basic authentication.
+    pub username: Option<String>,
+    /// Where the password comes from.
+    pub password: PasswordSource,
+    /// Watched paths relative to `url` (decoded; a trailing `/` watches a folder's members).
+    pub watch: Vec<String>,
+    /// Files the user waits for; also watched.
+    pub wanted: Vec<String>,
+    /// Time limit for one request.
+    pub timeout: Duration,
+    /// Extra CA certificate (PEM) to trust for this server, in addition to the system roots.
+    pub ca_file: Option<PathBuf>,
+}
+
+impl ServerConfig {
+    /// Everything to read: the watch list plus wanted files no watch entry covers, without duplicates.
+    pub fn read_set(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for path in self.watch.iter().chain(self.wanted.iter()) {
+            let covered = out
+                .iter()
+                .any(|p| p == path || (p.ends_with('/') && is_direct_member(p, path)));
+            if !covered {
+                out.push(path.clone());
+            }
+        }
+        out
+    }
+
+    /// Whether `path` is one of the wanted files.
+    pub fn is_wanted(&self, path: &str) -> bool {
+        self.wanted.iter().any(|w| w == path)
+    }
+}
+
+/// Whether `path` is a direct member of folder `folder` (which ends with `/`).
+fn is_direct_member(folder: &str, path: &str) -> bool {
+    path.strip_prefix(folder)
+        .map(|rest| !rest.is_empty() && !rest.trim_end_matches('/').contains('/'))
+        .unwrap_or(false)
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// Interval between two polls of watched files.
+    pub poll_interval: Duration,
+    /// Servers in file order.
+    pub servers: Vec<ServerConfig>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    poll_interval_secs: Option<Spanned<i64>>,
+    #[serde(default)]
+    servers: Vec<RawServer>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawServer {
+    name: Spanned<String>,
+    #[serde(default = "default_kind")]
+    kind: KindSetting,
+    url: Spanned<String>,
+    username: Option<Spanned<String>>,
+    password_env: Option<Spanned<String>>,
+    #[serde(default)]
+    watch: Vec<Spanned<String>>,
+    #[serde(default)]
+    wanted: Vec<Spanned<String>>,
+    timeout_secs: Option<Spanned<i64>>,
+    ca_file: Option<Spanned<String>>,
+}
+
+fn default_kind() -> KindSetting {
+    KindSetting::Auto
+}
+
+/// Where the config file is looked for when no path is given: `$XDG_CONFIG_HOME/lockwatch/config.toml`
+/// (or the platform's equivalent).
+pub fn default_path() -> Option<PathBuf> {
+    dirs::config_dir().map(|dir| dir.join("lockwatch").join("config.toml"))
+}
+
+impl Config {
+    /// Reads and validates the config file at `path`, taking `password_env` values from the process
+    /// environment.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|err| ConfigError {
+            file: path.display().to_string(),
+            line: None,
+            column: None,
+            key: None,
+            message: format!("cannot read the config file: {err}"),
+        })?;
+        Config::parse(&text, &path.display().to_string(), &|var| {
+            std::env::var(var).ok()
+        })
+    }
+
+    /// Parses and validates config text. `file` names it in errors; `env` looks up `password_env` variables.
+    pub fn parse(
+        text: &str,
+        file: &str,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        let at = |span: std::ops::Range<usize>, key: Option<String>, message: String| {
+            let (line, column) = line_col(text, span.start);
+            ConfigError {
+                file: file.to_owned(),
+                line: Some(line),
+                column: Some(column),
+                key,
+                message,
+            }
+        };
+        let raw: RawConfig = toml::from_str(text).map_err(|err| {
+            let message = err.message().trim().to_owned();
+            match err.span() {
+                Some(span) => {
+                    let key = text
+                        .get(span.clone())
+                        .filter(|s| !s.is_empty() && s.len() < 80 && !s.contains('\n'))
+                        .map(|s| s.trim().to_owned());
+                    at(span, key, message)
+                }
+                None => ConfigError {
+                    file: file.to_owned(),
+                    line: None,
+                    column: None,
+                    key: None,
+                    message,
+                },
+            }
+        })?;
+
+        let poll_interval = match raw.poll_interval_secs {
+            None => Duration::from_secs(DEFAULT_POLL_INTERVAL_SECS),
+            Some(v) => {
+                let secs = positive(&v).ok_or_else(|| {
+                    at(
+                        v.span(),
+                        Some("poll_interval_secs".into()),
+                        "must be a whole number of seconds, at least 1".into(),
+                    )
+                })?;
+                Duration::from_secs(secs)
+            }
+        };
+
+        let mut servers: Vec<ServerConfig> = Vec::new();
+        let mut name_spans: Vec<std::ops::Range<usize>> = Vec::new();
+        for (index, raw) in raw.servers.into_iter().enumerate() {
+            let key = |field: &str| Some(format!("servers[{index}].{field}"));
+            let name = raw.name.get_ref().trim().to_owned();
+            if name.is_empty() || name.chars().any(|c| c.is_control()) {
+                return Err(at(
+                    raw.name.span(),
+                    key("name"),
+                    "must be a non-empty name without control characters".into(),
+                ));
+            }
+            if let Some(first) = servers.iter().position(|s| s.name == name) {
+                let (first_line, _) = line_col(text, name_spans[first].start);
+                return Err(at(
+                    raw.name.span(),
+                    key("name"),
+                    format!(
+                        "duplicate server name \"{name}\" (first used on line {first_line}); names must be unique"
+                    ),
+                ));
+            }
+
+            let url = parse_base_url(raw.url.get_ref())
+                .map_err(|message| at(raw.url.span(), key("url"), message))?;
+
+            let username = raw.username.as_ref().map(|u| u.get_ref().clone());
+            let password = match (&raw.password_env, &username) {
+                (Some(var), Some(_)) => {
+                    let value = env(var.get_ref()).ok_or_else(|| {
+                        at(
+                            var.span(),
+                            key("password_env"),
+                            format!(
+                                "the environment variable {} is not set; set it to the password, or remove `password_env` to use the OS keyring",
+                                var.get_ref()
+                            ),
+                        )
+                    })?;
+                    PasswordSource::Env {
+                        var: var.get_ref().clone(),
+                        value: Secret::new(value),
+                    }
+                }
+                (Some(var), None) => {
+                    return Err(at(
+                        var.span(),
+                        key("password_env"),
+                        "is set but `username` is missing; add the user name".into(),
+                    ));
+                }
+                (None, Some(_)) => PasswordSource::Keyring,
+                (None, None) => PasswordSource::Anonymous,
+            };
+
+            let watch = normalise_paths(&raw.watch, "watch", index, &at)?;
+            let wanted = normalise_paths(&raw.wanted, "wanted", index, &at)?;
+            if let Some(folder) = wanted
+                .iter()
+                .zip(raw.wanted.iter())
+                .find(|(p, _)| p.ends_with('/'))
+            {
+                return Err(at(
+                    folder.1.span(),
+                    key("wanted"),
+                    format!("\"{}\" is a folder; `wanted` lists files", folder.0),
+                ));
+            }
+
+            let timeout = match &raw.timeout_secs {
+                None => Duration::from_secs(DEFAULT_TIMEOUT_SECS),
+                Some(v) => Duration::from_secs(positive(v).ok_or_else(|| {
+                    at(
+                        v.span(),
+                        key("timeout_secs"),
+                        "must be a whole number of seconds, at least 1".into(),
+                    )
+                })?),
+            };
+
+            let ca_file = raw.ca_file.as_ref().map(|c| PathBuf::from(c.get_ref()));
+
+            name_spans.push(raw.name.span());
+            servers.push(ServerConfig {
+                name,
+                kind: raw.kind,
+                url,
+                username,
+                password,
+                watch,
+                wanted,
+                timeout,
+                ca_file,
+            });
+        }
+
+        Ok(Config {
+            poll_interval,
+            servers,
+        })
+    }
+
+    /// The named server.
+    pub fn server(&self, name: &str) -> Option<&ServerConfig> {
+        self.servers.iter().find(|s| s.name == name)
+    }
+}
+
+fn positive(v: &Spanned<i64>) -> Option<u64> {
+    u64::try_from(*v.get_ref()).ok().filter(|&n| n >= 1)
+}
+
+/// Parses a server base URL: absolute http(s), no credentials, no query; a trailing `/` is added.
+fn parse_base_url(raw: &str) -> Result<Url, String> {
+    let mut url =
+        Url::parse(raw.trim()).map_err(|err| format!("\"{raw}\" is not a valid URL ({err})"))?;
+    if url.scheme() != "http" && url.scheme() != "https" {
+        return Err(format!("\"{raw}\" must start with https:// or http://"));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(format!("\"{raw}\" has no host name"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("must not contain a user name or password; use `username` and `password_env` or the keyring".into());
+    }
+    url.set_fragment(None);
+    if !url.path().ends_with('/') {
+        let path = format!("{}/", url.path());
+        url.set_path(&path);
+    }
+    Ok(url)
+}
+
+type At<'a> = dyn Fn(std::ops::Range<usize>, Option<String>, String) -> ConfigError + 'a;
+
+/// Validates watch / wanted entries: relative, no `.` / `..` segments, no duplicates.
+fn normalise_paths(
+    entries: &[Spanned<String>],
+    field: &str,
+    index: usize,
+    at: &At<'_>,
+) -> Result<Vec<String>, ConfigError> {
+    let mut out: Vec<String> = Vec::new();
+    for (i, entry) in entries.iter().enumerate() {
+        let key = Some(format!("servers[{index}].{field}[{i}]"));
+        let path = entry.get_ref().trim_start_matches('/');
+        if path.is_empty() && !entry.get_ref().is_empty() {
+            // "/" watches the base folder itself.
+            out.push(String::new());
+            continue;
+        }
+        if path.is_empty() {
+            return Err(at(
+                entry.span(),
+                key,
+                "is empty; give a path relative to the server URL".into(),
+            ));
+        }
+        if path.split('/').any(|seg| seg == "." || seg == "..") || path.contains("//") {
+            return Err(at(
+                entry.span(),
+                key,
+                format!("\"{path}\" must be a plain relative path (no `.`, `..` or `//`)"),
+            ));
+        }
+        if path.chars().any(char::is_control) {
+            return Err(at(entry.span(), key, "contains control characters".into()));
+        }
+        if !out.iter().any(|p| p == path) {
+            out.push(path.to_owned());
+        }
+    }
+    Ok(out)
+}
+
+/// 1-based line and column (in characters) of byte offset `offset` in `text`.
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(text, "config.toml", &|var| {
+            (var == "TEAM_PW").then(|| "s3cret".to_owned())
+        })
+    }
+
+    const GOOD: &str = r#"
+poll_interval_secs = 10
+
+[[servers]]
+name = "team"
+kind = "nextcloud"
+url = "https://cloud.example.com/remote.php/dav/files/alice"
+username = "alice"
+password_env = "TEAM_PW"
+watch = ["Reports/", "Budget.xlsx", "Budget.xlsx"]
+wanted = ["Budget.xlsx", "Reports/Q3.docx", "Other.odt"]
+
+[[servers]]
+name = "public"
+url = "http://127.0.0.1:8080/dav/"
+"#;
+
+    #[test]
+    fn parses_the_documented_example() {
+        let config = parse(GOOD).unwrap();
+        assert_eq!(config.poll_interval, Duration::from_secs(10));
+        let team = &config.servers[0];
+        assert_eq!(team.kind, KindSetting::Nextcloud);
+        assert_eq!(
+            team.url.as_str(),
+            "https://cloud.example.com/remote.php/dav/files/alice/"
+        );
+        assert_eq!(team.watch, vec!["Reports/", "Budget.xlsx"]);
+        assert_eq!(
+            team.read_set(),
+            vec!["Reports/", "Budget.xlsx", "Other.odt"]
+        );
+        assert!(
+            matches!(&team.password, PasswordSource::Env { var, value } if var == "TEAM_PW" && value.expose() == "s3cret")
+        );
+        let public = &config.servers[1];
+        assert_eq!(public.kind, KindSetting::Auto);
+        assert_eq!(public.password, PasswordSource::Anonymous);
+        assert_eq!(public.timeout, Duration::from_secs(DEFAULT_TIMEOUT_SECS));
+    }
+
+    #[test]
+    fn unknown_key_names_line_and_key() {
+        let err = parse("[[servers]]\nname = \"a\"\nurl = \"http://h/\"\npasword_env = \"X\"\n")
+            .unwrap_err();
+        assert_eq!(err.line, Some(4));
+        assert_eq!(err.key.as_deref(), Some("pasword_env"));
+        assert!(err.message.contains("unknown field"), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("config.toml:4:1: pasword_env: "),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn duplicate_names_are_rejected_with_both_lines() {
+        let err = parse("[[servers]]\nname = \"a\"\nurl = \"http://h/\"\n[[servers]]\nname = \"a\"\nurl = \"http://g/\"\n").unwrap_err();
+        assert_eq!(err.line, Some(5));
+        assert_eq!(err.key.as_deref(), Some("servers[1].name"));
+        assert!(err.message.contains("first used on line 2"), "{err}");
+    }
+
+    #[test]
+    fn bad_urls_are_rejected() {
+        for (url, needle) in [
+            ("not a url", "not a valid URL"),
+            ("ftp://h/", "https://"),
+            ("https://bob:pw@h/", "must not contain a user name"),
+        ] {
+            let err = parse(&format!("[[servers]]\nname = \"a\"\nurl = \"{url}\"\n")).unwrap_err();
+            assert_eq!(err.key.as_deref(), Some("servers[0].url"), "{url}");
+            assert_eq!(err.line, Some(3));
+            assert!(err.message.contains(needle), "{url}: {err}");
+            assert!(
+                !err.to_string().contains("pw@"),
+                "credentials echoed: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn missing_password_variable_is_a_located_error_without_the_value() {
+        let err = parse("[[servers]]\nname = \"a\"\nurl = \"http://h/\"\nusername = \"u\"\npassword_env = \"NOPE\"\n").unwrap_err();
+        assert_eq!(err.line, Some(5));
+        assert_eq!(err.key.as_deref(), Some("servers[0].password_env"));
+        assert!(err.message.contains("NOPE is not set"), "{err}");
+    }
+
+    #[test]
+    fn wrong_types_and_values_are_located() {
+        let err = parse("poll_interval_secs = \"often\"\n").unwrap_err();
+        assert_eq!(err.line, Some(1));
+        let err = parse("poll_interval_secs = 0\n").unwrap_err();
+        assert_eq!(err.key.as_deref(), Some("poll_interval_secs"));
+        let err =
+            parse("[[servers]]\nname = \"a\"\nurl = \"http://h/\"\nkind = \"ftp\"\n").unwrap_err();
+        assert_eq!(err.line, Some(4), "{err}");
+        let err = parse("[[servers]]\nname = \"a\"\nurl = \"http://h/\"\nwatch = [\"../etc\"]\n")
+            .unwrap_err();
+        assert_eq!(err.key.as_deref(), Some("servers[0].watch[0]"));
+        let err = parse("[[servers]]\nname = \"a\"\nurl = \"http://h/\"\nwanted = [\"Dir/\"]\n")
+            .unwrap_err();
+        assert_eq!(err.key.as_deref(), Some("servers[0].wanted"));
+    }
+
+    #[test]
+    fn broken_toml_reports_line_and_column() {
+        let err = parse("[[servers]]\nname = \"a\nurl = 1\n").unwrap_err();
+        assert_eq!(err.line, Some(2), "{err}");
+        assert!(err.column.is_some());
+    }
+
+    #[test]
+    fn line_col_counts_characters() {
+        assert_eq!(line_col("ab\nçd", 5), (2, 2));
+        assert_eq!(line_col("", 0), (1, 1));
+    }
+}

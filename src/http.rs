@@ -1,0 +1,300 @@
+//! The HTTP transport shared by all protocols: one connection-reusing client per server, hard limits, and
+//! errors a person can act on.
+//!
+//! Three policies live here so no protocol module can forget them:
+//! - **Limits.** Every request has a time limit covering the whole exchange (a server trickling one byte a
+//!   second still times out), and bodies are cut off at [`MAX_BODY_BYTES`].
+//! - **Redirects** are followed by hand, at most [`MAX_REDIRECTS`] times and only within the same origin,
+//!   keeping the method (reqwest would turn a redirected `PROPFIND` into `GET`). A redirect elsewhere is an
+//!   error: credentials never travel to a host the user did not configure.
+//! - **No secrets in errors.** Errors are reduced to their cause; URLs in messages are redacted.
+//!
+//! TLS verification is always on. A server with a private CA gets `ca_file`, which makes that CA the only
+//! trusted root *for that server*.
+
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use reqwest::header::{HeaderMap, HeaderValue, LOCATION};
+use reqwest::{Method, StatusCode};
+use url::Url;
+
+use crate::config::ServerConfig;
+use crate::error::{Error, Result};
+use crate::secrets::{Secret, redact_url};
+
+/// Largest response body Lockwatch reads (64 MiB: a Depth-1 listing of ~50,000 files).
+pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
+/// Most redirects followed for one request.
+pub const MAX_REDIRECTS: usize = 5;
+/// Time allowed to establish a connection, within the request's time limit.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A complete HTTP answer.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    /// Status code.
+    pub status: StatusCode,
+    /// Response headers.
+    pub headers: HeaderMap,
+    /// The full body (at most [`MAX_BODY_BYTES`]).
+    pub body: Bytes,
+    /// The URL that answered (after same-origin redirects).
+    pub url: Url,
+}
+
+impl Reply {
+    /// The body as text for messages: the first line of non-markup text, at most 160 characters.
+    pub fn excerpt(&self) -> String {
+        excerpt(&self.body)
+    }
+}
+
+/// A short, safe excerpt of an error body for messages.
+pub fn excerpt(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(&body[..body.len().min(4096)]);
+    let mut plain = String::new();
+    let mut in_tag = false;
+    for ch in text.chars() {
+        match ch {
+            '<' => in_tag = true,
+            '>' => {
+                in_tag = false;
+                plain.push(' ');
+            }
+            c if !in_tag => plain.push(if c.is_control() { ' ' } else { c }),
+            _ => {}
+        }
+    }
+    let collapsed = plain.split_whitespace().collect::<Vec<_>>().join(" ");
+    crate::display::truncate(&collapsed, 160)
+}
+
+/// A cheap-to-clone HTTP client bound to one server's credentials and limits.
+#[derive(Clone)]
+pub struct HttpClient {
+    inner: reqwest::Client,
+    auth: Option<(String, Secret)>,
+    timeout: Duration,
+}
+
+impl std::fmt::Debug for HttpClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpClient")
+            .field("user", &self.auth.as_ref().map(|(u, _)| u))
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl HttpClient {
+    /// A client for `server`, authenticating as its user with `password` (when there is a user).
+    pub fn new(server: &ServerConfig, password: Option<Secret>) -> Result<HttpClient> {
+        let mut builder = reqwest::Client::builder()
+            .user_agent(concat!("Lockwatch/", env!("CARGO_PKG_VERSION")))
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(CONNECT_TIMEOUT.min(server.timeout))
+            .timeout(server.timeout)
+            .pool_idle_timeout(Duration::from_secs(90));
+        if let Some(path) = &server.ca_file {
+            let pem = std::fs::read(path).map_err(|err| {
+                Error::io(format!("cannot read ca_file {}", path.display()), &err)
+            })?;
+            let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|_| Error::Tls {
+                host: host_of(&server.url),
+                detail: format!("{} holds no usable PEM certificate", path.display()),
+            })?;
+            builder = builder.tls_certs_only(certs);
+        }
+        let inner = builder.build().map_err(|err| Error::Tls {
+            host: host_of(&server.url),
+            detail: cause(&err),
+        })?;
+        Ok(HttpClient {
+            inner,
+            auth: server.username.clone().zip(password),
+            timeout: server.timeout,
+        })
+    }
+
+    /// The configured user name, if any.
+    pub fn user(&self) -> Option<&str> {
+        self.auth.as_ref().map(|(u, _)| u.as_str())
+    }
+
+    /// Whether requests carry credentials.
+    pub fn has_credentials(&self) -> bool {
+        self.auth.is_some()
+    }
+
+    /// Sends one request and reads the whole answer, following same-origin redirects.
+    pub async fn send(
+        &self,
+        method: Method,
+        url: Url,
+        headers: HeaderMap,
+        body: Option<Bytes>,
+    ) -> Result<Reply> {
+        let origin = url.origin();
+        let mut url = url;
+        for _ in 0..=MAX_REDIRECTS {
+            let mut request = self
+                .inner
+                .request(method.clone(), url.clone())
+                .headers(headers.clone());
+            if let Some((user, password)) = &self.auth {
+                request = request.basic_auth(user, Some(password.expose()));
+            }
+            if let Some(body) = &body {
+                request = request.body(body.clone());
+            }
+            tracing::debug!(method = %method, url = %redact_url(&url), "request");
+            let response = request
+                .send()
+                .await
+                .map_err(|err| self.map_error(&url, &err))?;
+            let status = response.status();
+            tracing::debug!(status = status.as_u16(), url = %redact_url(&url), "response");
+            if status.is_redirection() && status != StatusCode::NOT_MODIFIED {
+                let target = response
+                    .headers()
+                    .get(LOCATION)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|loc| url.join(loc).ok());
+                let Some(target) = target else {
+                    return Err(Error::Status {
+                        status: status.as_u16(),
+                        detail: "a redirect without a usable Location header".into(),
+                    });
+                };
+                if target.origin() != origin {
+                    return Err(Error::Redirected {
+                        to: redact_url(&target),
+                    });
+                }
+                url = target;
+                continue;
+            }
+            let headers = response.headers().clone();
+            let body = self.read_body(response, &url).await?;
+            return Ok(Reply {
+                status,
+                headers,
+                body,
+                url,
+            });
+        }
+        Err(Error::RedirectLoop)
+    }
+
+    async fn read_body(&self, mut response: reqwest::Response, url: &Url) -> Result<Bytes> {
+        if response
+            .content_length()
+            .is_some_and(|len| len > MAX_BODY_BYTES as u64)
+        {
+            return Err(too_large());
+        }
+        let mut body = BytesMut::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|err| self.map_error(url, &err))?
+        {
+            if body.len() + chunk.len() > MAX_BODY_BYTES {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body.freeze())
+    }
+
+    fn map_error(&self, url: &Url, err: &reqwest::Error) -> Error {
+        let host = host_of(url);
+        let detail = cause(err);
+        if err.is_timeout() {
+            return Error::Timeout {
+                host,
+                secs: self.timeout.as_secs(),
+            };
+        }
+        if is_tls_failure(err) {
+            return Error::Tls { host, detail };
+        }
+        if err.is_connect() {
+            return Error::Unreachable { host, detail };
+        }
+        if err.is_body() || err.is_decode() {
+            return Error::Malformed {
+                detail: format!("the answer broke off: {detail}"),
+            };
+        }
+        Error::Unreachable { host, detail }
+    }
+}
+
+fn too_large() -> Error {
+    Error::TooLarge {
+        limit_mb: (MAX_BODY_BYTES / (1024 * 1024)) as u64,
+    }
+}
+
+/// `host:port` of a URL, for messages.
+pub fn host_of(url: &Url) -> String {
+    match (url.host_str(), url.port()) {
+        (Some(host), Some(port)) => format!("{host}:{port}"),
+        (Some(host), None) => host.to_owned(),
+        _ => redact_url(url),
+    }
+}
+
+/// The innermost cause of an error, without URLs: hyper / io / rustls messages name no URL.
+fn cause(err: &reqwest::Error) -> String {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(err);
+    let mut last = None;
+    while let Some(s) = source {
+        last = Some(s.to_string());
+        source = s.source();
+    }
+    let text = last.unwrap_or_else(|| err_without_url(err));
+    crate::display::truncate(&text, 200)
+}
+
+fn err_without_url(err: &reqwest::Error) -> String {
+    // reqwest::Error::without_url consumes; rebuild the kind description instead.
+    if err.is_timeout() {
+        "timed out".into()
+    } else if err.is_connect() {
+        "connection failed".into()
+    } else {
+        "request failed".into()
+    }
+}
+
+fn is_tls_failure(err: &reqwest::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(err);
+    while let Some(s) = source {
+        if s.is::<rustls::Error>() {
+            return true;
+        }
+        let text = s.to_string().to_ascii_lowercase();
+        if text.contains("certificate")
+            || text.contains("tls handshake")
+            || text.contains("invalid peer")
+        {
+            return true;
+        }
+        source = s.source();
+    }
+    false
+}
+
+/// Builds a header map from static pairs.
+pub fn headers<const N: usize>(pairs: [(&'static str, &str); N]) -> HeaderMap {
+    let mut map = HeaderMap::new();
+    for (name, value) in pairs {
+        if let Ok(value) = HeaderValue::from_str(value) {
+            map.insert(name, value);
+        }
+    }
+    map
+}

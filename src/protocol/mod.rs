@@ -1,0 +1,393 @@
+//! The protocols Lockwatch speaks, behind one trait.
+//!
+//! [`LockSource`] is the only thing the rest of the engine knows about a server: read the lock state of a
+//! set of watched paths. Each protocol module implements it: [`webdav`] for RFC 4918 servers, [`nextcloud`]
+//! for Nextcloud's files_lock. [`Server`] turns a config entry into a ready source, resolving the password
+//! and detecting the protocol once (`kind = "auto"`), then caching the result.
+//!
+//! Parsing is pure and lives in [`multistatus`]; protocol modules move bytes and map statuses.
+
+pub mod multistatus;
+pub mod nextcloud;
+pub mod webdav;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use futures_util::future::BoxFuture;
+use percent_encoding::{AsciiSet, CONTROLS, percent_decode_str, utf8_percent_encode};
+use reqwest::header::HeaderMap;
+use reqwest::{Method, StatusCode};
+use tokio::sync::OnceCell;
+use url::Url;
+
+use crate::config::{PasswordSource, ServerConfig};
+use crate::error::{Error, Result};
+use crate::http::{HttpClient, Reply, headers};
+use crate::model::{FileEntry, ServerKind};
+use crate::secrets::{Secret, SecretStore};
+
+/// A server Lockwatch can read lock state from.
+pub trait LockSource: Send + Sync {
+    /// The protocol this source speaks.
+    fn kind(&self) -> ServerKind;
+
+    /// Reads the lock state of every entry in `watch` (paths relative to the server URL; a trailing `/`
+    /// means "the folder's members"). File-level problems (a missing file) come back as entries in state
+    /// `error`; problems that concern the whole server (credentials, network) are returned as `Err`.
+    /// `now` anchors relative timeouts.
+    fn read<'a>(
+        &'a self,
+        watch: &'a [String],
+        now: DateTime<Utc>,
+    ) -> BoxFuture<'a, Result<Vec<FileEntry>>>;
+}
+
+/// Characters escaped in one path segment (RFC 3986 `pchar` minus what servers handle poorly).
+const SEGMENT: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'%')
+    .add(b'/')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'[')
+    .add(b'\\')
+    .add(b']')
+    .add(b'^')
+    .add(b'`')
+    .add(b'{')
+    .add(b'|')
+    .add(b'}');
+
+/// The URL of `path` (decoded, relative, folders ending with `/`) below `base`.
+pub fn resource_url(base: &Url, path: &str) -> Url {
+    let encoded: Vec<String> = path
+        .split('/')
+        .map(|segment| utf8_percent_encode(segment, SEGMENT).to_string())
+        .collect();
+    let mut url = base.clone();
+    let joined = format!("{}{}", base.path(), encoded.join("/"));
+    url.set_path(&joined);
+    url
+}
+
+/// The decoded path of `href` relative to `base`, or `None` when it lies outside. Accepts absolute URLs,
+/// absolute paths, encoded or not; the result keeps a trailing `/` when the href has one.
+pub fn relative_path(base: &Url, href: &str) -> Option<String> {
+    let path = match Url::parse(href) {
+        Ok(url) => url.path().to_owned(),
+        Err(_) => base.join(href).ok()?.path().to_owned(),
+    };
+    let decoded = percent_decode_str(&path).decode_utf8_lossy();
+    let base_decoded = percent_decode_str(base.path()).decode_utf8_lossy();
+    if let Some(rest) = decoded.strip_prefix(base_decoded.as_ref()) {
+        return Some(rest.to_owned());
+    }
+    // The base itself without its trailing slash.
+    if decoded.as_ref() == base_decoded.trim_end_matches('/') {
+        return Some(String::new());
+    }
+    None
+}
+
+/// Whether two relative paths name the same resource, ignoring a trailing slash.
+pub fn same_path(a: &str, b: &str) -> bool {
+    a.trim_end_matches('/') == b.trim_end_matches('/')
+}
+
+/// A PROPFIND request body asking for exactly `props` (inner XML of `D:prop`, namespaces declared here).
+fn propfind_body(props: &str) -> bytes::Bytes {
+    bytes::Bytes::from(format!(
+        r#"<?xml version="1.0" encoding="utf-8"?><D:propfind xmlns:D="DAV:" xmlns:oc="http://owncloud.org/ns" xmlns:nc="http://nextcloud.org/ns"><D:prop>{props}</D:prop></D:propfind>"#
+    ))
+}
+
+/// Sends a PROPFIND and maps every non-207 answer to an error. `what` names the path in messages.
+async fn propfind(
+    http: &HttpClient,
+    url: Url,
+    depth: &str,
+    body: bytes::Bytes,
+    what: &str,
+) -> Result<Reply> {
+    let method = Method::from_bytes(b"PROPFIND").map_err(|_| Error::Malformed {
+        detail: "PROPFIND".into(),
+    })?;
+    let mut hdrs = headers([
+        ("Depth", depth),
+        ("Content-Type", "application/xml; charset=utf-8"),
+    ]);
+    hdrs.insert(
+        "Accept",
+        reqwest::header::HeaderValue::from_static("application/xml, text/xml"),
+    );
+    let reply = http.send(method, url, hdrs, Some(body)).await?;
+    match reply.status {
+        StatusCode::MULTI_STATUS => Ok(reply),
+        // A 200 with XML happens on a few servers; let the parser decide.
+        StatusCode::OK if looks_like_xml(&reply) => Ok(reply),
+        status => Err(status_error(http, status, &reply, what)),
+    }
+}
+
+fn looks_like_xml(reply: &Reply) -> bool {
+    reply
+        .headers
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.contains("xml"))
+}
+
+/// Maps an unexpected HTTP status to the error a person should see.
+pub(crate) fn status_error(
+    http: &HttpClient,
+    status: StatusCode,
+    reply: &Reply,
+    what: &str,
+) -> Error {
+    match status.as_u16() {
+        401 if !http.has_credentials() => Error::LoginRequired,
+        401 => Error::Unauthorized {
+            user: http.user().map(str::to_owned),
+        },
+        403 => Error::Forbidden {
+            what: what.to_owned(),
+        },
+        404 | 410 => Error::NotFound {
+            what: what.to_owned(),
+        },
+        423 => Error::Locked {
+            what: what.to_owned(),
+            detail: String::new(),
+        },
+        405 | 501 => Error::Unsupported {
+            detail: format!(
+                "the server does not support WebDAV PROPFIND at {what} (HTTP {}); is the URL a WebDAV folder?",
+                status.as_u16()
+            ),
+        },
+        code => Error::Status {
+            status: code,
+            detail: reply.excerpt(),
+        },
+    }
+}
+
+/// What auto-detection found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Detected {
+    /// The protocol to use.
+    pub kind: ServerKind,
+}
+
+/// Decides a server's protocol: Nextcloud when its capabilities list `files.locking`, WebDAV when `OPTIONS`
+/// shows DAV class 2, otherwise an error saying what was found.
+pub async fn detect(http: &HttpClient, base: &Url) -> Result<Detected> {
+    let mut nextcloud_without_lock = false;
+    if let Some(root) = nextcloud::instance_root(base) {
+        match nextcloud::capabilities(http, &root).await? {
+            Some(caps) if caps.locking.is_some() => {
+                return Ok(Detected {
+                    kind: ServerKind::Nextcloud,
+                });
+            }
+            Some(_) => nextcloud_without_lock = true,
+            None => {}
+        }
+    }
+    let reply = http
+        .send(Method::OPTIONS, base.clone(), HeaderMap::new(), None)
+        .await?;
+    if reply.status == StatusCode::UNAUTHORIZED || reply.status == StatusCode::FORBIDDEN {
+        return Err(status_error(http, reply.status, &reply, "the server URL"));
+    }
+    let classes = dav_classes(&reply.headers);
+    if classes.iter().any(|c| c == "2") {
+        return Ok(Detected {
+            kind: ServerKind::Webdav,
+        });
+    }
+    let detail = if nextcloud_without_lock {
+        "this is a Nextcloud server without the files_lock app (\"Temporary files lock\"), so it has no file locks to watch; ask its administrator to enable the app".to_owned()
+    } else if classes.is_empty() {
+        format!(
+            "not a WebDAV server: OPTIONS answered HTTP {} without a DAV header; check the URL (it must point at a WebDAV folder)",
+            reply.status.as_u16()
+        )
+    } else {
+        format!(
+            "the server speaks WebDAV class {} but not class 2, so it cannot lock files",
+            classes.join(", ")
+        )
+    };
+    Err(Error::Unsupported { detail })
+}
+
+/// The compliance classes in every `DAV` header (it may come several times, with extra tokens).
+pub fn dav_classes(headers: &HeaderMap) -> Vec<String> {
+    headers
+        .get_all("dav")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty())
+        .collect()
+}
+
+/// A configured server, ready to be read: credentials resolved, protocol detected on first use.
+pub struct Server {
+    config: ServerConfig,
+    http: HttpClient,
+    source: OnceCell<Arc<dyn LockSource>>,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("name", &self.config.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Server {
+    /// Prepares `config`, taking the password from its environment variable or from `secrets`.
+    pub async fn connect(config: ServerConfig, secrets: Arc<dyn SecretStore>) -> Result<Server> {
+        let password = match &config.password {
+            PasswordSource::Anonymous => None,
+            PasswordSource::Env { value, .. } => Some(value.clone()),
+            PasswordSource::Keyring => Some(keyring_password(&config.name, secrets).await?),
+        };
+        let http = HttpClient::new(&config, password)?;
+        Ok(Server {
+            config,
+            http,
+            source: OnceCell::new(),
+        })
+    }
+
+    /// The server's configuration.
+    pub fn config(&self) -> &ServerConfig {
+        &self.config
+    }
+
+    /// The lock source, detecting the protocol on first use when the config says `auto`.
+    pub async fn source(&self) -> Result<Arc<dyn LockSource>> {
+        self.source
+            .get_or_try_init(|| async {
+                let kind = match self.config.kind.fixed() {
+                    Some(kind) => kind,
+                    None => detect(&self.http, &self.config.url).await?.kind,
+                };
+                let source: Arc<dyn LockSource> = match kind {
+                    ServerKind::Webdav => {
+                        Arc::new(webdav::WebDav::new(&self.config, self.http.clone()))
+                    }
+                    ServerKind::Nextcloud => {
+                        Arc::new(nextcloud::Nextcloud::new(&self.config, self.http.clone()))
+                    }
+                    ServerKind::Wopi => {
+                        return Err(Error::Unsupported {
+                            detail:
+                                "WOPI servers are not supported by this version of Lockwatch yet"
+                                    .into(),
+                        });
+                    }
+                };
+                Ok(source)
+            })
+            .await
+            .cloned()
+    }
+
+    /// Reads every watched and wanted path, marking wanted files.
+    pub async fn read(&self, now: DateTime<Utc>) -> Result<(ServerKind, Vec<FileEntry>)> {
+        let source = self.source().await?;
+        let mut files = source.read(&self.config.read_set(), now).await?;
+        for file in &mut files {
+            file.wanted = self.config.is_wanted(&file.path);
+        }
+        Ok((source.kind(), files))
+    }
+}
+
+async fn keyring_password(server: &str, secrets: Arc<dyn SecretStore>) -> Result<Secret> {
+    let name = server.to_owned();
+    let found = tokio::task::spawn_blocking(move || secrets.get(&name))
+        .await
+        .map_err(|err| Error::Keyring {
+            detail: err.to_string(),
+        })??;
+    found.ok_or_else(|| Error::MissingSecret {
+        detail: format!(
+            "no password is stored for this server in the OS keyring; run `lockwatch password set {server}` or set `password_env` in the config"
+        ),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_encode_each_segment() {
+        let base = Url::parse("https://h/remote.php/dav/files/alice/").unwrap();
+        assert_eq!(
+            resource_url(&base, "Reports/Budget 2026 (final)#1.xlsx").as_str(),
+            "https://h/remote.php/dav/files/alice/Reports/Budget%202026%20(final)%231.xlsx"
+        );
+        assert_eq!(
+            resource_url(&base, "Ünï/").as_str(),
+            "https://h/remote.php/dav/files/alice/%C3%9Cn%C3%AF/"
+        );
+        assert_eq!(resource_url(&base, "").as_str(), base.as_str());
+    }
+
+    #[test]
+    fn hrefs_resolve_in_every_form() {
+        let base = Url::parse("http://h:8080/dav/").unwrap();
+        for href in [
+            "/dav/Reports/a%20b.txt",
+            "http://h:8080/dav/Reports/a%20b.txt",
+            "http://other-name/dav/Reports/a b.txt",
+            "/dav/Reports/a b.txt",
+        ] {
+            assert_eq!(
+                relative_path(&base, href).as_deref(),
+                Some("Reports/a b.txt"),
+                "{href}"
+            );
+        }
+        assert_eq!(
+            relative_path(&base, "/dav/Reports").as_deref(),
+            Some("Reports")
+        );
+        assert_eq!(relative_path(&base, "/dav").as_deref(), Some(""));
+        assert_eq!(relative_path(&base, "/elsewhere/x"), None);
+        assert!(same_path("Reports/", "Reports"));
+    }
+
+    #[test]
+    fn dav_classes_from_repeated_headers() {
+        let mut h = HeaderMap::new();
+        h.append("DAV", "1,2".parse().unwrap());
+        h.append(
+            "DAV",
+            "<http://apache.org/dav/propset/fs/1>, extended-mkcol"
+                .parse()
+                .unwrap(),
+        );
+        assert_eq!(
+            dav_classes(&h),
+            vec![
+                "1",
+                "2",
+                "<http://apache.org/dav/propset/fs/1>",
+                "extended-mkcol"
+            ]
+        );
+    }
+}

@@ -1,0 +1,687 @@
+//! A streaming, namespace-aware parser for WebDAV `207 Multi-Status` answers to PROPFIND.
+//!
+//! It reads exactly the properties Lockwatch asks for (`DAV:lockdiscovery`, `supportedlock`, `getetag`,
+//! `resourcetype`, Nextcloud's `nc:lock*` and `oc:fileid`) and ignores everything else, so it builds no DOM
+//! and allocates only for values it keeps. Elements are matched by namespace URI, never by prefix, because
+//! servers use `D:`, `d:`, `ns0:`, `lp1:` or default namespaces interchangeably.
+//!
+//! It keeps the difference between a property that was *absent*, one that came back in a failed propstat
+//! (typically `404`), and one that was *found* — "the server cannot report locks" is not "unlocked".
+//! It refuses any `DOCTYPE` (no entity expansion, no external entities: quick-xml never fetches, and we never
+//! let a server define entities) and undeclared namespace prefixes. Interpreting values (timeouts, owners)
+//! is left to the protocol modules.
+
+use quick_xml::NsReader;
+use quick_xml::events::Event;
+use quick_xml::name::ResolveResult;
+
+use crate::model::LockScope;
+
+const DAV: &[u8] = b"DAV:";
+const OC: &[u8] = b"http://owncloud.org/ns";
+const NC: &[u8] = b"http://nextcloud.org/ns";
+
+/// Why a body is not a usable multistatus document.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ParseError(pub String);
+
+/// How a requested property came back.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Prop<T> {
+    /// Not mentioned at all.
+    #[default]
+    Absent,
+    /// Listed in a propstat with a non-2xx status (usually 404).
+    Failed(u16),
+    /// Present with this value.
+    Found(T),
+}
+
+impl<T> Prop<T> {
+    /// The value when found.
+    pub fn found(&self) -> Option<&T> {
+        match self {
+            Prop::Found(v) => Some(v),
+            _ => None,
+        }
+    }
+}
+
+/// One `DAV:activelock`, values as the server wrote them (trimmed).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ActiveLock {
+    /// `lockscope`; `None` when missing or unknown.
+    pub scope: Option<LockScope>,
+    /// `depth` text (`0`, `infinity`, ...).
+    pub depth: Option<String>,
+    /// `owner` as found.
+    pub owner: Option<Owner>,
+    /// `timeout` text.
+    pub timeout: Option<String>,
+    /// First `locktoken/href`.
+    pub token: Option<String>,
+    /// `lockroot/href`.
+    pub root: Option<String>,
+}
+
+/// A lock's `DAV:owner` element: arbitrary XML the locking client sent.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Owner {
+    /// The first `DAV:href` inside, trimmed.
+    pub href: Option<String>,
+    /// All text inside, whitespace-collapsed.
+    pub text: String,
+    /// The inner XML exactly as sent.
+    pub raw: String,
+}
+
+/// Nextcloud files_lock properties (`nc:` namespace), raw text.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct NcProps {
+    /// `nc:lock`: `1` when locked, empty when not.
+    pub lock: Prop<String>,
+    /// `nc:lock-owner-type`.
+    pub owner_type: Prop<String>,
+    /// `nc:lock-owner`.
+    pub owner: Prop<String>,
+    /// `nc:lock-owner-displayname`.
+    pub displayname: Prop<String>,
+    /// `nc:lock-owner-editor`.
+    pub editor: Prop<String>,
+    /// `nc:lock-time`.
+    pub time: Prop<String>,
+    /// `nc:lock-timeout`.
+    pub timeout: Prop<String>,
+    /// `nc:lock-token`.
+    pub token: Prop<String>,
+}
+
+/// The properties of one resource.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Props {
+    /// `resourcetype`: true for collections.
+    pub collection: Prop<bool>,
+    /// `getetag`.
+    pub etag: Prop<String>,
+    /// `lockdiscovery`.
+    pub lockdiscovery: Prop<Vec<ActiveLock>>,
+    /// `supportedlock` scopes.
+    pub supportedlock: Prop<Vec<LockScope>>,
+    /// `oc:fileid`.
+    pub fileid: Prop<String>,
+    /// Nextcloud lock properties.
+    pub nc: NcProps,
+}
+
+/// One `DAV:response`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Response {
+    /// The `href` exactly as sent (may be absolute or a path, encoded or not).
+    pub href: String,
+    /// A response-level status (responses without propstats), when present.
+    pub status: Option<u16>,
+    /// The properties.
+    pub props: Props,
+}
+
+/// Elements the parser cares about; everything else is `Other`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum El {
+    Multistatus,
+    Response,
+    Href,
+    Status,
+    Propstat,
+    Prop,
+    LockDiscovery,
+    ActiveLock,
+    LockScope,
+    Exclusive,
+    Shared,
+    Depth,
+    Owner,
+    Timeout,
+    LockToken,
+    LockRoot,
+    SupportedLock,
+    LockEntry,
+    ResourceType,
+    Collection,
+    GetEtag,
+    FileId,
+    NcLock,
+    NcOwnerType,
+    NcOwner,
+    NcDisplayName,
+    NcEditor,
+    NcTime,
+    NcTimeout,
+    NcToken,
+    Other,
+}
+
+fn classify(ns: &[u8], local: &[u8]) -> El {
+    match ns {
+        DAV => match local {
+            b"multistatus" => El::Multistatus,
+            b"response" => El::Response,
+            b"href" => El::Href,
+            b"status" => El::Status,
+            b"propstat" => El::Propstat,
+            b"prop" => El::Prop,
+            b"lockdiscovery" => El::LockDiscovery,
+            b"activelock" => El::ActiveLock,
+            b"lockscope" => El::LockScope,
+            b"exclusive" => El::Exclusive,
+            b"shared" => El::Shared,
+            b"depth" => El::Depth,
+            b"owner" => El::Owner,
+            b"timeout" => El::Timeout,
+            b"locktoken" => El::LockToken,
+            b"lockroot" => El::LockRoot,
+            b"supportedlock" => El::SupportedLock,
+            b"lockentry" => El::LockEntry,
+            b"resourcetype" => El::ResourceType,
+            b"collection" => El::Collection,
+            b"getetag" => El::GetEtag,
+            _ => El::Other,
+        },
+        OC if local == b"fileid" => El::FileId,
+        NC => match local {
+            b"lock" => El::NcLock,
+            b"lock-owner-type" => El::NcOwnerType,
+            b"lock-owner" => El::NcOwner,
+            b"lock-owner-displayname" => El::NcDisplayName,
+            b"lock-owner-editor" => El::NcEditor,
+            b"lock-time" => El::NcTime,
+            b"lock-timeout" => El::NcTimeout,
+            b"lock-token" => El::NcToken,
+            _ => El::Other,
+        },
+        _ => El::Other,
+    }
+}
+
+/// A propstat being read: its properties and status arrive in either order.
+#[derive(Default)]
+struct PropstatBuilder {
+    props: Props,
+    names: Vec<El>,
+    status: Option<u16>,
+}
+
+/// Parses a multistatus body.
+pub fn parse(body: &[u8]) -> Result<Vec<Response>, ParseError> {
+    let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
+    let first = body.iter().find(|b| !b.is_ascii_whitespace());
+    if first != Some(&b'<') {
+        return Err(ParseError(describe_non_xml(body)));
+    }
+
+    let mut reader = NsReader::from_reader(body);
+    reader.config_mut().check_end_names = true;
+    reader.config_mut().expand_empty_elements = true;
+
+    let mut stack: Vec<El> = Vec::with_capacity(16);
+    let mut text = String::new();
+    let mut responses = Vec::new();
+    let mut response: Option<Response> = None;
+    let mut propstat: Option<PropstatBuilder> = None;
+    let mut lock: Option<ActiveLock> = None;
+    let mut owner: Option<(usize, Owner)> = None;
+    let mut seen_root = false;
+
+    loop {
+        let before = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX);
+        let (ns, event) = reader
+            .read_resolved_event()
+            .map_err(|err| ParseError(format!("not well-formed XML: {err}")))?;
+        match event {
+            Event::Start(start) => {
+                let el = match ns {
+                    ResolveResult::Bound(ns) => classify(ns.as_ref(), start.local_name().as_ref()),
+                    ResolveResult::Unbound => El::Other,
+                    ResolveResult::Unknown(prefix) => {
+                        return Err(ParseError(format!(
+                            "XML uses the undeclared namespace prefix `{}`",
+                            String::from_utf8_lossy(&prefix)
+                        )));
+                    }
+                };
+                if !seen_root {
+                    if start.local_name().as_ref().eq_ignore_ascii_case(b"html") {
+                        return Err(ParseError("an HTML page instead of WebDAV XML".into()));
+                    }
+                    if el != El::Multistatus {
+                        return Err(ParseError(format!(
+                            "expected a DAV:multistatus document, found <{}>",
+                            String::from_utf8_lossy(start.name().as_ref())
+                        )));
+                    }
+                    seen_root = true;
+                }
+                let parent = stack.last().copied();
+                let in_prop =
+                    parent == Some(El::Prop) && stack.iter().rev().nth(1) == Some(&El::Propstat);
+                match (parent, el) {
+                    (Some(El::Multistatus), El::Response) => response = Some(Response::default()),
+                    (Some(El::Response), El::Propstat) => {
+                        propstat = Some(PropstatBuilder::default())
+                    }
+                    (Some(El::LockDiscovery), El::ActiveLock) => lock = Some(ActiveLock::default()),
+                    (Some(El::ActiveLock), El::Owner) => {
+                        let after = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX);
+                        owner = Some((after, Owner::default()));
+                    }
+                    (Some(El::LockScope), El::Exclusive | El::Shared) => {
+                        let scope = if el == El::Exclusive {
+                            LockScope::Exclusive
+                        } else {
+                            LockScope::Shared
+                        };
+                        match stack.iter().rev().nth(1) {
+                            Some(El::ActiveLock) => {
+                                if let Some(lock) = lock.as_mut() {
+                                    lock.scope = Some(scope);
+                                }
+                            }
+                            Some(El::LockEntry) => {
+                                if let Some(ps) = propstat.as_mut()
+                                    && let Prop::Found(scopes) = &mut ps.props.supportedlock
+                                    && !scopes.contains(&scope)
+                                {
+                                    scopes.push(scope);
+                                }
+                            }
+                            _ => {}
+                        }
+                    }
+                    (Some(El::ResourceType), El::Collection) => {
+                        if let Some(ps) = propstat.as_mut() {
+                            ps.props.collection = Prop::Found(true);
+                        }
+                    }
+                    _ => {}
+                }
+                if in_prop && let Some(ps) = propstat.as_mut() {
+                    ps.names.push(el);
+                    match el {
+                        El::LockDiscovery => ps.props.lockdiscovery = Prop::Found(Vec::new()),
+                        El::SupportedLock => ps.props.supportedlock = Prop::Found(Vec::new()),
+                        El::ResourceType => ps.props.collection = Prop::Found(false),
+                        _ => {}
+                    }
+                }
+                stack.push(el);
+                text.clear();
+            }
+            Event::End(_) => {
+                let Some(el) = stack.pop() else {
+                    return Err(ParseError("unbalanced end tag".into()));
+                };
+                let parent = stack.last().copied();
+                let value = text.trim();
+                match (parent, el) {
+                    (Some(El::Multistatus), El::Response) => {
+                        if let Some(r) = response.take() {
+                            responses.push(r);
+                        }
+                    }
+                    (Some(El::Response), El::Href) => {
+                        if let Some(r) = response.as_mut()
+                            && r.href.is_empty()
+                        {
+                            r.href = value.to_owned();
+                        }
+                    }
+                    (Some(El::Response), El::Status) => {
+                        if let Some(r) = response.as_mut() {
+                            r.status = status_code(value);
+                        }
+                    }
+                    (Some(El::Propstat), El::Status) => {
+                        if let Some(ps) = propstat.as_mut() {
+                            ps.status = status_code(value);
+                        }
+                    }
+                    (Some(El::Response), El::Propstat) => {
+                        if let (Some(ps), Some(r)) = (propstat.take(), response.as_mut()) {
+                            merge(&mut r.props, ps);
+                        }
+                    }
+                    (Some(El::LockDiscovery), El::ActiveLock) => {
+                        if let (Some(l), Some(ps)) = (lock.take(), propstat.as_mut())
+                            && let Prop::Found(locks) = &mut ps.props.lockdiscovery
+                        {
+                            locks.push(l);
+                        }
+                    }
+                    (Some(El::ActiveLock), El::Depth) => {
+                        set(&mut lock, |l| l.depth = Some(value.to_owned()))
+                    }
+                    (Some(El::ActiveLock), El::Timeout) => {
+                        set(&mut lock, |l| l.timeout = Some(value.to_owned()))
+                    }
+                    (Some(El::LockToken), El::Href) => set(&mut lock, |l| {
+                        if l.token.is_none() && !value.is_empty() {
+                            l.token = Some(value.to_owned());
+                        }
+                    }),
+                    (Some(El::LockRoot), El::Href) => set(&mut lock, |l| {
+                        if !value.is_empty() {
+                            l.root = Some(value.to_owned());
+                        }
+                    }),
+                    (Some(El::ActiveLock), El::Owner) => {
+                        if let Some((start, mut o)) = owner.take() {
+                            o.raw = body
+                                .get(start..before)
+                                .map(|raw| String::from_utf8_lossy(raw).trim().to_owned())
+                                .unwrap_or_default();
+                            o.text = collapse_whitespace(&o.text);
+                            set(&mut lock, |l| l.owner = Some(o));
+                        }
+                    }
+                    (Some(El::Owner), El::Href) => {
+                        if let Some((_, o)) = owner.as_mut()
+                            && o.href.is_none()
+                            && !value.is_empty()
+                        {
+                            o.href = Some(value.to_owned());
+                        }
+                    }
+                    (Some(El::Prop), leaf) if stack.iter().rev().nth(1) == Some(&El::Propstat) => {
+                        if let Some(ps) = propstat.as_mut() {
+                            let v = || Prop::Found(value.to_owned());
+                            match leaf {
+                                El::GetEtag => ps.props.etag = v(),
+                                El::FileId => ps.props.fileid = v(),
+                                El::NcLock => ps.props.nc.lock = v(),
+                                El::NcOwnerType => ps.props.nc.owner_type = v(),
+                                El::NcOwner => ps.props.nc.owner = v(),
+                                El::NcDisplayName => ps.props.nc.displayname = v(),
+                                El::NcEditor => ps.props.nc.editor = v(),
+                                El::NcTime => ps.props.nc.time = v(),
+                                El::NcTimeout => ps.props.nc.timeout = v(),
+                                El::NcToken => ps.props.nc.token = v(),
+                                _ => {}
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+                text.clear();
+            }
+            Event::Text(t) => {
+                let decoded = t
+                    .xml_content()
+                    .map_err(|err| ParseError(format!("text is not valid UTF-8: {err}")))?;
+                push_text(&mut text, &mut owner, &decoded);
+            }
+            Event::CData(t) => {
+                let decoded = t
+                    .decode()
+                    .map_err(|err| ParseError(format!("CDATA is not valid UTF-8: {err}")))?;
+                push_text(&mut text, &mut owner, &decoded);
+            }
+            Event::GeneralRef(r) => {
+                let ch = if r.is_char_ref() {
+                    r.resolve_char_ref()
+                        .map_err(|err| ParseError(format!("bad character reference: {err}")))?
+                } else {
+                    match &*r {
+                        b"amp" => Some('&'),
+                        b"lt" => Some('<'),
+                        b"gt" => Some('>'),
+                        b"quot" => Some('"'),
+                        b"apos" => Some('\''),
+                        other => {
+                            return Err(ParseError(format!(
+                                "XML uses the undefined entity &{};",
+                                String::from_utf8_lossy(other)
+                            )));
+                        }
+                    }
+                };
+                if let Some(ch) = ch {
+                    push_text(&mut text, &mut owner, ch.encode_utf8(&mut [0; 4]));
+                }
+            }
+            Event::DocType(_) => {
+                return Err(ParseError(
+                    "the answer contains a DOCTYPE declaration, which Lockwatch refuses (entity expansion risk)".into(),
+                ));
+            }
+            Event::Eof => break,
+            Event::Empty(_) | Event::Decl(_) | Event::PI(_) | Event::Comment(_) => {}
+        }
+    }
+    if !seen_root {
+        return Err(ParseError(
+            "the answer is empty or has no XML element".into(),
+        ));
+    }
+    if !stack.is_empty() {
+        return Err(ParseError(
+            "the XML document ends before its elements are closed (truncated?)".into(),
+        ));
+    }
+    Ok(responses)
+}
+
+fn set(lock: &mut Option<ActiveLock>, f: impl FnOnce(&mut ActiveLock)) {
+    if let Some(lock) = lock.as_mut() {
+        f(lock);
+    }
+}
+
+fn push_text(text: &mut String, owner: &mut Option<(usize, Owner)>, piece: &str) {
+    text.push_str(piece);
+    if let Some((_, o)) = owner.as_mut() {
+        o.text.push_str(piece);
+        o.text.push(' ');
+    }
+}
+
+fn collapse_whitespace(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Merges a finished propstat into the response: found values win over failures.
+fn merge(props: &mut Props, ps: PropstatBuilder) {
+    let ok = ps.status.is_none_or(|s| (200..300).contains(&s));
+    let failed = ps.status.unwrap_or(0);
+    fn put<T>(slot: &mut Prop<T>, new: Prop<T>, ok: bool, failed: u16) {
+        match (ok, &slot) {
+            (true, _) => {
+                if let Prop::Found(_) = new {
+                    *slot = new;
+                }
+            }
+            (false, Prop::Found(_)) => {}
+            (false, _) => *slot = Prop::Failed(failed),
+        }
+    }
+    let PropstatBuilder {
+        props: p, names, ..
+    } = ps;
+    for name in names {
+        match name {
+            El::ResourceType => put(&mut props.collection, p.collection.clone(), ok, failed),
+            El::GetEtag => put(&mut props.etag, p.etag.clone(), ok, failed),
+            El::LockDiscovery => put(
+                &mut props.lockdiscovery,
+                p.lockdiscovery.clone(),
+                ok,
+                failed,
+            ),
+            El::SupportedLock => put(
+                &mut props.supportedlock,
+                p.supportedlock.clone(),
+                ok,
+                failed,
+            ),
+            El::FileId => put(&mut props.fileid, p.fileid.clone(), ok, failed),
+            El::NcLock => put(&mut props.nc.lock, p.nc.lock.clone(), ok, failed),
+            El::NcOwnerType => put(
+                &mut props.nc.owner_type,
+                p.nc.owner_type.clone(),
+                ok,
+                failed,
+            ),
+            El::NcOwner => put(&mut props.nc.owner, p.nc.owner.clone(), ok, failed),
+            El::NcDisplayName => put(
+                &mut props.nc.displayname,
+                p.nc.displayname.clone(),
+                ok,
+                failed,
+            ),
+            El::NcEditor => put(&mut props.nc.editor, p.nc.editor.clone(), ok, failed),
+            El::NcTime => put(&mut props.nc.time, p.nc.time.clone(), ok, failed),
+            El::NcTimeout => put(&mut props.nc.timeout, p.nc.timeout.clone(), ok, failed),
+            El::NcToken => put(&mut props.nc.token, p.nc.token.clone(), ok, failed),
+            _ => {}
+        }
+    }
+}
+
+/// The code in a status line such as `HTTP/1.1 404 Not Found` (lenient: the first 3-digit number).
+fn status_code(line: &str) -> Option<u16> {
+    line.split_whitespace()
+        .find_map(|tok| (tok.len() == 3).then(|| tok.parse::<u16>().ok()).flatten())
+}
+
+/// A short description of a body that is not XML at all.
+fn describe_non_xml(body: &[u8]) -> String {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return "an empty answer instead of WebDAV XML".into();
+    }
+    let head = String::from_utf8_lossy(&body[..body.len().min(200)]).to_ascii_lowercase();
+    if head.contains("<html") || head.contains("<!doctype html") {
+        "an HTML page instead of WebDAV XML".into()
+    } else {
+        "text that is not XML".into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one(body: &str) -> Response {
+        let mut all = parse(body.as_bytes()).unwrap();
+        assert_eq!(all.len(), 1);
+        all.remove(0)
+    }
+
+    #[test]
+    fn prefixes_do_not_matter_namespaces_do() {
+        let body = r#"<?xml version="1.0"?>
+<ns0:multistatus xmlns:ns0="DAV:"><ns0:response><ns0:href>/a</ns0:href>
+<ns0:propstat><ns0:prop><lp1:getetag xmlns:lp1="DAV:">"e1"</lp1:getetag>
+<lockdiscovery xmlns="DAV:"><activelock><lockscope><exclusive/></lockscope><depth>0</depth>
+<owner><href>mailto:bob@example.com</href></owner><timeout>Second-600</timeout>
+<locktoken><href>opaquelocktoken:1</href></locktoken></activelock></lockdiscovery>
+<x:lockdiscovery xmlns:x="urn:not-dav"/></ns0:prop><ns0:status>HTTP/1.1 200 OK</ns0:status></ns0:propstat></ns0:response></ns0:multistatus>"#;
+        let r = one(body);
+        assert_eq!(r.href, "/a");
+        assert_eq!(r.props.etag, Prop::Found("\"e1\"".into()));
+        let locks = r.props.lockdiscovery.found().unwrap();
+        assert_eq!(locks.len(), 1);
+        let l = &locks[0];
+        assert_eq!(l.scope, Some(LockScope::Exclusive));
+        assert_eq!(l.token.as_deref(), Some("opaquelocktoken:1"));
+        assert_eq!(l.timeout.as_deref(), Some("Second-600"));
+        let owner = l.owner.as_ref().unwrap();
+        assert_eq!(owner.href.as_deref(), Some("mailto:bob@example.com"));
+        assert_eq!(owner.raw, "<href>mailto:bob@example.com</href>");
+    }
+
+    #[test]
+    fn failed_propstats_are_not_unlocked() {
+        let body = r#"<d:multistatus xmlns:d="DAV:"><d:response><d:href>/a</d:href>
+<d:propstat><d:prop><d:getetag>x</d:getetag></d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat>
+<d:propstat><d:prop><d:lockdiscovery/><d:supportedlock/></d:prop><d:status>HTTP/1.1 404 Not Found</d:status></d:propstat>
+</d:response></d:multistatus>"#;
+        let r = one(body);
+        assert_eq!(r.props.lockdiscovery, Prop::Failed(404));
+        assert_eq!(r.props.supportedlock, Prop::Failed(404));
+        assert_eq!(r.props.collection, Prop::Absent);
+    }
+
+    #[test]
+    fn empty_lockdiscovery_is_found_and_empty() {
+        let r = one(
+            r#"<D:multistatus xmlns:D="DAV:"><D:response><D:href>/a/</D:href><D:propstat><D:prop><D:resourcetype><D:collection/></D:resourcetype><D:lockdiscovery/><D:supportedlock><D:lockentry><D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype></D:lockentry><D:lockentry><D:lockscope><D:shared/></D:lockscope></D:lockentry></D:supportedlock></D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat></D:response></D:multistatus>"#,
+        );
+        assert_eq!(r.props.lockdiscovery, Prop::Found(vec![]));
+        assert_eq!(r.props.collection, Prop::Found(true));
+        assert_eq!(
+            r.props.supportedlock,
+            Prop::Found(vec![LockScope::Exclusive, LockScope::Shared])
+        );
+    }
+
+    #[test]
+    fn text_owner_entities_and_cdata() {
+        let r = one(
+            r#"<D:multistatus xmlns:D="DAV:"><D:response><D:href>/a%20b</D:href><D:propstat><D:prop><D:lockdiscovery><D:activelock><D:lockscope><D:shared/></D:lockscope><D:owner>  Bob &amp; <![CDATA[Co]]>
+ &#x263A; </D:owner></D:activelock><D:activelock><D:lockscope><D:shared/></D:lockscope><D:owner/></D:activelock></D:lockdiscovery></D:prop></D:propstat></D:response></D:multistatus>"#,
+        );
+        let locks = r.props.lockdiscovery.found().unwrap();
+        assert_eq!(locks.len(), 2);
+        assert_eq!(locks[0].owner.as_ref().unwrap().text, "Bob & Co ☺");
+        assert_eq!(locks[1].owner.as_ref().unwrap().text, "");
+        assert_eq!(locks[0].depth, None);
+    }
+
+    #[test]
+    fn nextcloud_props() {
+        let r = one(
+            r#"<d:multistatus xmlns:d="DAV:" xmlns:nc="http://nextcloud.org/ns" xmlns:oc="http://owncloud.org/ns"><d:response><d:href>/remote.php/dav/files/alice/B.xlsx</d:href><d:propstat><d:prop><oc:fileid>42</oc:fileid><nc:lock>1</nc:lock><nc:lock-owner-type>0</nc:lock-owner-type><nc:lock-owner>bob</nc:lock-owner><nc:lock-owner-displayname> Bob </nc:lock-owner-displayname><nc:lock-time>1700000000</nc:lock-time><nc:lock-timeout>-60</nc:lock-timeout></d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat><d:propstat><d:prop><nc:lock-owner-editor/></d:prop><d:status>HTTP/1.1 404 Not Found</d:status></d:propstat></d:response></d:multistatus>"#,
+        );
+        assert_eq!(r.props.fileid, Prop::Found("42".into()));
+        assert_eq!(r.props.nc.lock, Prop::Found("1".into()));
+        assert_eq!(r.props.nc.displayname, Prop::Found("Bob".into()));
+        assert_eq!(r.props.nc.timeout, Prop::Found("-60".into()));
+        assert_eq!(r.props.nc.editor, Prop::Failed(404));
+    }
+
+    #[test]
+    fn hostile_and_broken_documents_are_errors() {
+        let cases: &[(&str, &str)] = &[
+            ("", "empty"),
+            ("<html><body>Error</body></html>", "HTML"),
+            ("Internal Server Error", "not XML"),
+            (r#"<d:multistatus xmlns:d="DAV:"><d:response>"#, "truncated"),
+            (
+                r#"<d:multistatus xmlns:d="DAV:"><d:response></d:multistatus>"#,
+                "well-formed",
+            ),
+            (r#"<x:multistatus xmlns:d="DAV:"/>"#, "undeclared"),
+            (
+                r#"<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;">]><d:multistatus xmlns:d="DAV:">&lol2;</d:multistatus>"#,
+                "DOCTYPE",
+            ),
+            (
+                r#"<d:multistatus xmlns:d="DAV:"><d:response><d:href>&xxe;</d:href></d:response></d:multistatus>"#,
+                "undefined entity",
+            ),
+            (r#"<d:error xmlns:d="DAV:"/>"#, "expected a DAV:multistatus"),
+        ];
+        for (body, needle) in cases {
+            let err = parse(body.as_bytes()).unwrap_err();
+            assert!(err.0.contains(needle), "{body:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn response_level_status() {
+        let r = one(
+            r#"<D:multistatus xmlns:D="DAV:"><D:response><D:href>/gone</D:href><D:status>HTTP/1.1 404 Not Found</D:status></D:response></D:multistatus>"#,
+        );
+        assert_eq!(r.status, Some(404));
+        assert_eq!(r.props, Props::default());
+    }
+}

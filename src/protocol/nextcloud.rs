@@ -1,0 +1,366 @@
+//! Nextcloud with the files_lock app ("Temporary files lock").
+//!
+//! Nextcloud reports its locks best through its own `nc:lock*` properties, which name the holder (user id
+//! and display name), the editor app, the lock type and the lock time and timeout; its `DAV:lockdiscovery`
+//! hides the caller's own lock and shows never-expiring locks as `Second--60`. So Lockwatch asks for both and
+//! prefers `nc:`; only when a file has no `nc:lock` property at all does it fall back to `lockdiscovery`.
+//! There is no API to list all locks: folders are read with one `Depth: 1` PROPFIND each.
+//!
+//! Locking and unlocking (`X-User-Lock`, the OCS API) are not here yet; this module only reads.
+
+use chrono::{DateTime, TimeDelta, Utc};
+use futures_util::future::BoxFuture;
+use futures_util::{StreamExt, stream};
+use reqwest::header::HeaderMap;
+use reqwest::{Method, StatusCode};
+use serde::Deserialize;
+use url::Url;
+
+use super::multistatus::{NcProps, Prop, Response};
+use super::webdav::{CONCURRENCY, fetch, is_folder, response_error, to_lock};
+use super::{LockSource, propfind_body, resource_url, status_error};
+use crate::config::ServerConfig;
+use crate::error::{ErrorInfo, Result};
+use crate::http::{HttpClient, headers};
+use crate::model::{Expiry, FileEntry, FileState, Lock, LockKind, LockScope, ServerKind};
+use crate::secrets::redact_url;
+
+/// The properties asked of Nextcloud: the WebDAV ones plus `oc:fileid` and every `nc:lock*` property
+/// (Nextcloud returns them only when asked by name).
+pub const PROPS: &str = "<D:resourcetype/><D:getetag/><D:lockdiscovery/><D:supportedlock/><oc:fileid/>\
+<nc:lock/><nc:lock-owner-type/><nc:lock-owner/><nc:lock-owner-displayname/><nc:lock-owner-editor/>\
+<nc:lock-time/><nc:lock-timeout/><nc:lock-token/>";
+
+/// The Nextcloud instance root of a WebDAV URL (`https://h/nc/remote.php/dav/files/u/` → `https://h/nc/`),
+/// or `None` when the URL is not a Nextcloud WebDAV URL.
+pub fn instance_root(base: &Url) -> Option<Url> {
+    let path = base.path();
+    let index = path.find("/remote.php/")?;
+    let mut root = base.clone();
+    root.set_path(&path[..=index]);
+    root.set_query(None);
+    Some(root)
+}
+
+/// What Lockwatch uses from Nextcloud's capabilities.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Capabilities {
+    /// `files.locking` (the files_lock version, e.g. "1.0"), when the app is enabled.
+    pub locking: Option<String>,
+    /// Whether `files.api-feature-lock-type` is present (lock types can be requested).
+    pub lock_type_feature: bool,
+    /// The notify_push websocket endpoint, when advertised.
+    pub push_websocket: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct OcsEnvelope {
+    ocs: OcsBody,
+}
+
+#[derive(Deserialize)]
+struct OcsBody {
+    data: OcsData,
+}
+
+#[derive(Deserialize)]
+struct OcsData {
+    #[serde(default)]
+    capabilities: serde_json::Value,
+}
+
+/// Reads `/ocs/v2.php/cloud/capabilities`. `Ok(None)` when the answer is not Nextcloud's (another server at
+/// that path); errors only for failures that would stop any other request too.
+pub async fn capabilities(http: &HttpClient, root: &Url) -> Result<Option<Capabilities>> {
+    let Ok(url) = root.join("ocs/v2.php/cloud/capabilities?format=json") else {
+        return Ok(None);
+    };
+    let hdrs: HeaderMap = headers([("OCS-APIRequest", "true"), ("Accept", "application/json")]);
+    let reply = http.send(Method::GET, url, hdrs, None).await?;
+    if reply.status == StatusCode::UNAUTHORIZED {
+        return Err(status_error(http, reply.status, &reply, "the capabilities"));
+    }
+    if !reply.status.is_success() {
+        return Ok(None);
+    }
+    Ok(parse_capabilities(&reply.body))
+}
+
+/// Parses a capabilities answer; `None` when it is not an OCS capabilities document.
+pub fn parse_capabilities(body: &[u8]) -> Option<Capabilities> {
+    let envelope: OcsEnvelope = serde_json::from_slice(body).ok()?;
+    let caps = envelope.ocs.data.capabilities;
+    if !caps.is_object() {
+        return None;
+    }
+    let files = &caps["files"];
+    let locking = match &files["locking"] {
+        serde_json::Value::String(v) => Some(v.clone()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        serde_json::Value::Bool(true) => Some("1.0".into()),
+        _ => None,
+    };
+    Some(Capabilities {
+        locking,
+        lock_type_feature: files.get("api-feature-lock-type").is_some(),
+        push_websocket: caps["notify_push"]["endpoints"]["websocket"]
+            .as_str()
+            .map(str::to_owned),
+    })
+}
+
+/// A Nextcloud server with files_lock.
+#[derive(Debug, Clone)]
+pub struct Nextcloud {
+    name: String,
+    base: Url,
+    http: HttpClient,
+}
+
+impl Nextcloud {
+    /// A source for `config`, sending requests through `http`.
+    pub fn new(config: &ServerConfig, http: HttpClient) -> Nextcloud {
+        Nextcloud {
+            name: config.name.clone(),
+            base: config.url.clone(),
+            http,
+        }
+    }
+
+    fn entry(&self, path: &str, response: &Response, now: DateTime<Utc>) -> FileEntry {
+        let url = redact_url(&resource_url(&self.base, path));
+        if let Some(err) = response_error(response, path) {
+            return FileEntry::failed(
+                &self.name,
+                path,
+                &url,
+                ErrorInfo::for_server(&self.name, &err),
+            );
+        }
+        let (state, locks) = match &response.props.nc.lock {
+            Prop::Found(flag) => {
+                let locked = matches!(flag.trim(), "1" | "true");
+                if locked {
+                    (
+                        FileState::Locked,
+                        vec![nc_lock(&response.props.nc, &response.href)],
+                    )
+                } else {
+                    (FileState::Unlocked, Vec::new())
+                }
+            }
+            // No files_lock property for this resource: what lockdiscovery says is the best left.
+            Prop::Failed(_) | Prop::Absent => match response.props.lockdiscovery.found() {
+                Some(active) => {
+                    let locks: Vec<Lock> = active.iter().map(|a| to_lock(a, false, now)).collect();
+                    let state = if locks.is_empty() {
+                        FileState::Unlocked
+                    } else {
+                        FileState::Locked
+                    };
+                    (state, locks)
+                }
+                None => (FileState::Unsupported, Vec::new()),
+            },
+        };
+        FileEntry {
+            server: self.name.clone(),
+            path: path.to_owned(),
+            url,
+            state,
+            locks,
+            error: None,
+            wanted: false,
+            etag: response.props.etag.found().cloned(),
+        }
+    }
+}
+
+impl LockSource for Nextcloud {
+    fn kind(&self) -> ServerKind {
+        ServerKind::Nextcloud
+    }
+
+    fn read<'a>(
+        &'a self,
+        watch: &'a [String],
+        now: DateTime<Utc>,
+    ) -> BoxFuture<'a, Result<Vec<FileEntry>>> {
+        Box::pin(async move {
+            let body = propfind_body(PROPS);
+            let futures: Vec<_> = watch
+                .iter()
+                .map(|entry| fetch(&self.http, &self.base, entry, body.clone()))
+                .collect();
+            let fetched = stream::iter(futures)
+                .buffered(CONCURRENCY)
+                .collect::<Vec<_>>()
+                .await;
+            let mut files = Vec::new();
+            for (entry, result) in watch.iter().zip(fetched) {
+                match result {
+                    Ok(fetched) if is_folder(entry) => {
+                        files.extend(
+                            fetched
+                                .members
+                                .iter()
+                                .map(|(path, r)| self.entry(path, r, now)),
+                        );
+                    }
+                    Ok(fetched) => {
+                        if let Some(own) = &fetched.own {
+                            files.push(self.entry(entry, own, now));
+                        }
+                    }
+                    Err(err) if err.is_server_wide() => return Err(err),
+                    Err(err) => files.push(FileEntry::failed(
+                        &self.name,
+                        entry,
+                        &redact_url(&resource_url(&self.base, entry)),
+                        ErrorInfo::for_server(&self.name, &err),
+                    )),
+                }
+            }
+            Ok(files)
+        })
+    }
+}
+
+/// The model of a files_lock lock from its `nc:` properties.
+fn nc_lock(nc: &NcProps, href: &str) -> Lock {
+    let text = |p: &Prop<String>| {
+        p.found()
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+    };
+    let kind = match text(&nc.owner_type).as_deref() {
+        Some("1") => LockKind::App,
+        Some("2") => LockKind::Token,
+        _ => LockKind::User,
+    };
+    let owner_id = text(&nc.owner);
+    let display = text(&nc.displayname);
+    let acquired_at = text(&nc.time)
+        .and_then(|t| t.parse::<i64>().ok())
+        .and_then(|t| DateTime::from_timestamp(t, 0));
+    let timeout_raw = text(&nc.timeout);
+    let (expiry, expires_at) = match timeout_raw.as_deref().map(str::parse::<i64>) {
+        // files_lock: a timeout of zero or less, or none at all, never expires.
+        None => (Expiry::Never, None),
+        Some(Ok(t)) if t <= 0 => (Expiry::Never, None),
+        Some(Ok(t)) => match acquired_at
+            .and_then(|a| TimeDelta::try_seconds(t).and_then(|d| a.checked_add_signed(d)))
+        {
+            Some(at) => (Expiry::At, Some(at)),
+            None => (Expiry::Unknown, None),
+        },
+        Some(Err(_)) => (Expiry::Unknown, None),
+    };
+    Lock {
+        owner: display.clone().or_else(|| owner_id.clone()),
+        owner_id,
+        editor: text(&nc.editor),
+        scope: LockScope::Exclusive,
+        kind,
+        token: text(&nc.token),
+        depth: "0".to_owned(),
+        root: Some(href.to_owned()),
+        acquired_at,
+        expires_at,
+        expiry,
+        timeout: timeout_raw,
+        inherited: false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instance_roots() {
+        let root = |u: &str| instance_root(&Url::parse(u).unwrap()).map(|r| r.to_string());
+        assert_eq!(
+            root("https://h/remote.php/dav/files/a/").as_deref(),
+            Some("https://h/")
+        );
+        assert_eq!(
+            root("https://h/nc/remote.php/webdav/").as_deref(),
+            Some("https://h/nc/")
+        );
+        assert_eq!(root("https://h/dav/"), None);
+    }
+
+    #[test]
+    fn capabilities_variants() {
+        let caps = parse_capabilities(br#"{"ocs":{"meta":{"status":"ok"},"data":{"version":{},"capabilities":{"files":{"locking":"1.0","api-feature-lock-type":true},"notify_push":{"type":["files"],"endpoints":{"websocket":"wss://h/push/ws"}}}}}}"#).unwrap();
+        assert_eq!(caps.locking.as_deref(), Some("1.0"));
+        assert!(caps.lock_type_feature);
+        assert_eq!(caps.push_websocket.as_deref(), Some("wss://h/push/ws"));
+        let caps = parse_capabilities(
+            br#"{"ocs":{"data":{"capabilities":{"files":{"bigfilechunking":true}}}}}"#,
+        )
+        .unwrap();
+        assert_eq!(caps, Capabilities::default());
+        assert_eq!(parse_capabilities(b"<html>"), None);
+        assert_eq!(parse_capabilities(br#"{"ocs":{"data":[]}}"#), None);
+    }
+
+    #[test]
+    fn nc_lock_mapping() {
+        let p = |s: &str| Prop::Found(s.to_owned());
+        let nc = NcProps {
+            lock: p("1"),
+            owner_type: p("1"),
+            owner: Prop::Absent,
+            displayname: p(" Nextcloud Office "),
+            editor: p("richdocuments"),
+            time: p("1700000000"),
+            timeout: p("1800"),
+            token: p("files_lock/abc"),
+        };
+        let lock = nc_lock(&nc, "/remote.php/dav/files/a/B.xlsx");
+        assert_eq!(lock.kind, LockKind::App);
+        assert_eq!(lock.owner.as_deref(), Some("Nextcloud Office"));
+        assert_eq!(lock.owner_id, None);
+        assert_eq!(lock.editor.as_deref(), Some("richdocuments"));
+        assert_eq!(lock.expiry, Expiry::At);
+        assert_eq!(lock.expires_at, DateTime::from_timestamp(1_700_001_800, 0));
+        for never in ["0", "-60", "-1"] {
+            let lock = nc_lock(
+                &NcProps {
+                    timeout: p(never),
+                    ..nc.clone()
+                },
+                "/x",
+            );
+            assert_eq!(
+                (lock.expiry, lock.expires_at),
+                (Expiry::Never, None),
+                "{never}"
+            );
+        }
+        let lock = nc_lock(
+            &NcProps {
+                timeout: Prop::Failed(404),
+                ..nc.clone()
+            },
+            "/x",
+        );
+        assert_eq!(lock.expiry, Expiry::Never);
+        let lock = nc_lock(
+            &NcProps {
+                timeout: p("soon"),
+                owner_type: p("2"),
+                owner: p("bob"),
+                displayname: p(""),
+                ..nc
+            },
+            "/x",
+        );
+        assert_eq!(
+            (lock.expiry, lock.kind, lock.owner.as_deref()),
+            (Expiry::Unknown, LockKind::Token, Some("bob"))
+        );
+    }
+}

@@ -1,0 +1,511 @@
+//! Plain WebDAV (RFC 4918) lock discovery.
+//!
+//! One PROPFIND per watched entry: `Depth: 1` for a folder (its members in one request, never one per
+//! file), `Depth: 0` for a file. A file is locked when its own `lockdiscovery` lists a lock *or* an
+//! ancestor folder holds a depth-infinity lock: servers are not required to repeat inherited locks on
+//! members, so each distinct ancestor folder (within the server URL) that is not itself a watched folder is
+//! read once with `Depth: 0`. A resource whose `lockdiscovery` comes back in a failed propstat, or not at all,
+//! is `unsupported` — the server cannot say, so Lockwatch does not guess "unlocked".
+//!
+//! Taking and releasing locks is not here yet; this module only reads.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use futures_util::future::BoxFuture;
+use futures_util::{StreamExt, stream};
+use url::Url;
+
+use super::multistatus::{self, ActiveLock, Prop, Response};
+use super::{LockSource, propfind, propfind_body, relative_path, resource_url, same_path};
+use crate::config::ServerConfig;
+use crate::error::{Error, ErrorInfo, Result};
+use crate::http::HttpClient;
+use crate::model::{Expiry, FileEntry, FileState, Lock, LockKind, LockScope, ServerKind};
+use crate::secrets::redact_url;
+
+/// The properties asked of plain WebDAV servers.
+pub const PROPS: &str = "<D:resourcetype/><D:getetag/><D:lockdiscovery/><D:supportedlock/>";
+
+/// Requests in flight at once per server.
+pub(crate) const CONCURRENCY: usize = 4;
+
+/// A plain WebDAV server.
+#[derive(Debug, Clone)]
+pub struct WebDav {
+    name: String,
+    base: Url,
+    http: HttpClient,
+}
+
+impl WebDav {
+    /// A source for `config`, sending requests through `http`.
+    pub fn new(config: &ServerConfig, http: HttpClient) -> WebDav {
+        WebDav {
+            name: config.name.clone(),
+            base: config.url.clone(),
+            http,
+        }
+    }
+}
+
+impl LockSource for WebDav {
+    fn kind(&self) -> ServerKind {
+        ServerKind::Webdav
+    }
+
+    fn read<'a>(
+        &'a self,
+        watch: &'a [String],
+        now: DateTime<Utc>,
+    ) -> BoxFuture<'a, Result<Vec<FileEntry>>> {
+        Box::pin(async move {
+            let body = propfind_body(PROPS);
+            let ancestors = ancestors_to_check(watch);
+            // Futures are built first and then buffered: a closure inside the stream would need a
+            // higher-ranked lifetime the compiler cannot prove for a boxed, Send future.
+            let entry_futures: Vec<_> = watch
+                .iter()
+                .map(|entry| fetch(&self.http, &self.base, entry, body.clone()))
+                .collect();
+            let ancestor_futures: Vec<_> = ancestors
+                .iter()
+                .map(|folder| {
+                    let url = resource_url(&self.base, folder);
+                    let reply = propfind(&self.http, url, "0", body.clone(), folder);
+                    let folder = folder.clone();
+                    async move { (folder, reply.await) }
+                })
+                .collect();
+            let fetch_entries = stream::iter(entry_futures)
+                .buffered(CONCURRENCY)
+                .collect::<Vec<_>>();
+            let fetch_ancestors = stream::iter(ancestor_futures)
+                .buffered(CONCURRENCY)
+                .collect::<Vec<_>>();
+            let (fetched, ancestor_replies) = futures_util::join!(fetch_entries, fetch_ancestors);
+
+            let mut inherited: Vec<(String, ActiveLock)> = Vec::new();
+            for (folder, reply) in ancestor_replies {
+                match reply.and_then(|r| parse(&r.body)) {
+                    Ok(responses) => {
+                        if let Some(r) = responses.first() {
+                            inherited.extend(infinity_locks(&folder, r));
+                        }
+                    }
+                    Err(err) if err.is_server_wide() => return Err(err),
+                    // An unreadable ancestor only means inherited locks from it stay unknown.
+                    Err(err) => {
+                        tracing::debug!(server = %self.name, folder = %folder, error = %err, "ancestor not readable")
+                    }
+                }
+            }
+
+            let mut files = Vec::new();
+            for (entry, result) in watch.iter().zip(fetched) {
+                match result {
+                    Ok(fetched) => {
+                        let mut applicable: Vec<(String, ActiveLock)> = inherited
+                            .iter()
+                            .filter(|(folder, _)| is_below(folder, entry))
+                            .cloned()
+                            .collect();
+                        if is_folder(entry) {
+                            if let Some(own) = &fetched.own {
+                                applicable.extend(infinity_locks(entry, own));
+                            }
+                            for (path, response) in &fetched.members {
+                                files.push(self.entry(path, response, &applicable, now));
+                            }
+                        } else if let Some(own) = &fetched.own {
+                            files.push(self.entry(entry, own, &applicable, now));
+                        }
+                    }
+                    Err(err) if err.is_server_wide() => return Err(err),
+                    Err(err) => files.push(FileEntry::failed(
+                        &self.name,
+                        entry,
+                        &redact_url(&resource_url(&self.base, entry)),
+                        ErrorInfo::for_server(&self.name, &err),
+                    )),
+                }
+            }
+            Ok(files)
+        })
+    }
+}
+
+impl WebDav {
+    fn entry(
+        &self,
+        path: &str,
+        response: &Response,
+        inherited: &[(String, ActiveLock)],
+        now: DateTime<Utc>,
+    ) -> FileEntry {
+        let url = redact_url(&resource_url(&self.base, path));
+        if let Some(err) = response_error(response, path) {
+            return FileEntry::failed(
+                &self.name,
+                path,
+                &url,
+                ErrorInfo::for_server(&self.name, &err),
+            );
+        }
+        let own = response.props.lockdiscovery.found();
+        let mut locks: Vec<Lock> = Vec::new();
+        let mut tokens: Vec<Option<String>> = Vec::new();
+        for active in own.into_iter().flatten() {
+            let from_elsewhere = active
+                .root
+                .as_deref()
+                .and_then(|root| relative_path(&self.base, root))
+                .is_some_and(|root| !same_path(&root, path));
+            let from_ancestor =
+                active.token.is_some() && inherited.iter().any(|(_, a)| a.token == active.token);
+            tokens.push(active.token.clone());
+            locks.push(to_lock(active, from_elsewhere || from_ancestor, now));
+        }
+        for (_, active) in inherited {
+            let known = match &active.token {
+                Some(token) => tokens.iter().any(|t| t.as_deref() == Some(token)),
+                None => locks.iter().any(|l| l.inherited && l.root == active.root),
+            };
+            if !known {
+                tokens.push(active.token.clone());
+                locks.push(to_lock(active, true, now));
+            }
+        }
+        let state = if !locks.is_empty() {
+            FileState::Locked
+        } else if own.is_some() {
+            FileState::Unlocked
+        } else {
+            FileState::Unsupported
+        };
+        FileEntry {
+            server: self.name.clone(),
+            path: path.to_owned(),
+            url,
+            state,
+            locks,
+            error: None,
+            wanted: false,
+            etag: response.props.etag.found().cloned(),
+        }
+    }
+}
+
+/// A watched entry's PROPFIND answer, matched to paths.
+#[derive(Debug, Default)]
+pub(crate) struct Fetched {
+    /// The entry itself (the file, or the folder of a Depth-1 listing).
+    pub own: Option<Response>,
+    /// A folder's members with their decoded relative paths (sub-folders end with `/`).
+    pub members: Vec<(String, Response)>,
+}
+
+/// Whether a watch entry names a folder (watched through its members).
+pub(crate) fn is_folder(entry: &str) -> bool {
+    entry.is_empty() || entry.ends_with('/')
+}
+
+/// Parses a multistatus body into a result the engine can report.
+pub(crate) fn parse(body: &[u8]) -> Result<Vec<Response>> {
+    multistatus::parse(body).map_err(|err| Error::Malformed { detail: err.0 })
+}
+
+/// PROPFINDs one watch entry (Depth 1 for folders, 0 for files) and sorts the answer into the entry itself
+/// and its members.
+pub(crate) async fn fetch(
+    http: &HttpClient,
+    base: &Url,
+    entry: &str,
+    body: bytes::Bytes,
+) -> Result<Fetched> {
+    let folder = is_folder(entry);
+    let url = resource_url(base, entry);
+    let what = if entry.is_empty() {
+        "the server folder"
+    } else {
+        entry
+    };
+    let reply = propfind(http, url, if folder { "1" } else { "0" }, body, what).await?;
+    let responses = parse(&reply.body)?;
+    let mut fetched = Fetched::default();
+    if !folder {
+        // Depth 0 has one response; a server with odd hrefs still means this file.
+        let index = responses
+            .iter()
+            .position(|r| relative_path(base, &r.href).is_some_and(|p| same_path(&p, entry)))
+            .unwrap_or(0);
+        fetched.own = responses.into_iter().nth(index);
+        if fetched.own.is_none() {
+            return Err(Error::Malformed {
+                detail: "the multistatus answer lists no resource".into(),
+            });
+        }
+        return Ok(fetched);
+    }
+    for response in responses {
+        let rel = relative_path(base, &response.href);
+        if fetched.own.is_none() && rel.as_deref().is_some_and(|p| same_path(p, entry)) {
+            fetched.own = Some(response);
+            continue;
+        }
+        let mut path = match rel {
+            Some(p) if p.starts_with(entry) && p.len() > entry.len() => p,
+            // An href outside the configured URL (a proxy rewriting hosts or paths): keep the member name.
+            _ => {
+                let name = response
+                    .href
+                    .trim_end_matches('/')
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or_default();
+                format!(
+                    "{entry}{}",
+                    percent_encoding::percent_decode_str(name).decode_utf8_lossy()
+                )
+            }
+        };
+        let collection =
+            response.props.collection == Prop::Found(true) || response.href.ends_with('/');
+        if collection && !path.ends_with('/') {
+            path.push('/');
+        }
+        if !collection {
+            path = path.trim_end_matches('/').to_owned();
+        }
+        fetched.members.push((path, response));
+    }
+    Ok(fetched)
+}
+
+/// The error a response-level status inside a multistatus stands for.
+pub(crate) fn response_error(response: &Response, path: &str) -> Option<Error> {
+    match response.status {
+        Some(code) if !(200..300).contains(&code) => Some(match code {
+            404 | 410 => Error::NotFound {
+                what: path.to_owned(),
+            },
+            403 => Error::Forbidden {
+                what: path.to_owned(),
+            },
+            code => Error::Status {
+                status: code,
+                detail: format!("for {path}"),
+            },
+        }),
+        _ => None,
+    }
+}
+
+/// The depth-infinity locks in a folder's `lockdiscovery`: they apply to every member.
+fn infinity_locks(folder: &str, response: &Response) -> Vec<(String, ActiveLock)> {
+    response
+        .props
+        .lockdiscovery
+        .found()
+        .into_iter()
+        .flatten()
+        .filter(|lock| {
+            lock.depth
+                .as_deref()
+                .is_some_and(|d| d.eq_ignore_ascii_case("infinity"))
+        })
+        .map(|lock| (folder.to_owned(), lock.clone()))
+        .collect()
+}
+
+/// Whether `path` lies below folder `folder` (which ends with `/` or is the base `""`).
+fn is_below(folder: &str, path: &str) -> bool {
+    path.len() > folder.len()
+        && path.starts_with(folder)
+        && (folder.is_empty() || folder.ends_with('/'))
+}
+
+/// The ancestor folders of all watched entries that no Depth-1 listing already covers.
+fn ancestors_to_check(watch: &[String]) -> Vec<String> {
+    let mut set = BTreeSet::new();
+    for entry in watch {
+        if entry.is_empty() {
+            continue;
+        }
+        let trimmed = entry.trim_end_matches('/');
+        let mut prefix = String::new();
+        set.insert(String::new());
+        let segments: Vec<&str> = trimmed.split('/').collect();
+        for segment in &segments[..segments.len().saturating_sub(1)] {
+            prefix.push_str(segment);
+            prefix.push('/');
+            set.insert(prefix.clone());
+        }
+    }
+    set.into_iter()
+        .filter(|folder| !watch.iter().any(|w| is_folder(w) && w == folder))
+        .collect()
+}
+
+/// The model of one `activelock`. `inherited` marks locks rooted at an ancestor folder.
+pub(crate) fn to_lock(active: &ActiveLock, inherited: bool, now: DateTime<Utc>) -> Lock {
+    let (owner, owner_id) = match &active.owner {
+        Some(o) => {
+            let raw_id = o
+                .href
+                .clone()
+                .or_else(|| (!o.text.is_empty()).then(|| o.text.clone()));
+            let shown = match &o.href {
+                Some(href) => Some(strip_mailto(href).to_owned()),
+                None => (!o.text.is_empty()).then(|| o.text.clone()),
+            };
+            (shown.filter(|s| !s.is_empty()), raw_id)
+        }
+        None => (None, None),
+    };
+    let (expiry, expires_at) = expiry_of(active.timeout.as_deref(), now);
+    Lock {
+        owner,
+        owner_id,
+        editor: None,
+        scope: active.scope.unwrap_or(LockScope::Exclusive),
+        kind: LockKind::Webdav,
+        token: active.token.as_deref().map(unwrap_angle).map(str::to_owned),
+        depth: active
+            .depth
+            .as_deref()
+            .map(str::to_ascii_lowercase)
+            .unwrap_or_else(|| "0".to_owned()),
+        root: active.root.clone(),
+        acquired_at: None,
+        expires_at,
+        expiry,
+        timeout: active.timeout.clone(),
+        inherited,
+    }
+}
+
+fn strip_mailto(href: &str) -> &str {
+    match href.get(..7) {
+        Some(prefix) if prefix.eq_ignore_ascii_case("mailto:") => &href[7..],
+        _ => href,
+    }
+}
+
+fn unwrap_angle(token: &str) -> &str {
+    token.trim().trim_start_matches('<').trim_end_matches('>')
+}
+
+/// Interprets a WebDAV `timeout` value: `Second-N` counts from now (servers report the remaining time);
+/// `Infinite` and `Second-0` never expire; anything else (`Second--60`, garbage, missing) is unknown.
+pub fn expiry_of(timeout: Option<&str>, now: DateTime<Utc>) -> (Expiry, Option<DateTime<Utc>>) {
+    let Some(raw) = timeout else {
+        return (Expiry::Unknown, None);
+    };
+    let first = raw.split(',').next().unwrap_or_default().trim();
+    if first.eq_ignore_ascii_case("infinite") {
+        return (Expiry::Never, None);
+    }
+    let secs = first
+        .get(..7)
+        .filter(|p| p.eq_ignore_ascii_case("second-"))
+        .and_then(|_| first[7..].parse::<u64>().ok());
+    match secs {
+        Some(0) => (Expiry::Never, None),
+        Some(n) => match i64::try_from(n)
+            .ok()
+            .and_then(TimeDelta::try_seconds)
+            .and_then(|d| now.checked_add_signed(d))
+        {
+            Some(at) => (Expiry::At, Some(at)),
+            // Further away than the calendar can hold: as good as never.
+            None => (Expiry::Never, None),
+        },
+        None => (Expiry::Unknown, None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn now() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-11-21T10:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    #[test]
+    fn timeouts() {
+        let at = |s: &str| expiry_of(Some(s), now());
+        assert_eq!(
+            at("Second-1800"),
+            (Expiry::At, Some(now() + TimeDelta::seconds(1800)))
+        );
+        assert_eq!(
+            at("second-60, Infinite"),
+            (Expiry::At, Some(now() + TimeDelta::seconds(60)))
+        );
+        assert_eq!(at("Infinite"), (Expiry::Never, None));
+        assert_eq!(at("Second-0"), (Expiry::Never, None));
+        assert_eq!(at("Second--60"), (Expiry::Unknown, None));
+        assert_eq!(at("Second-"), (Expiry::Unknown, None));
+        assert_eq!(at("soon"), (Expiry::Unknown, None));
+        assert_eq!(at("Second-18446744073709551615"), (Expiry::Never, None));
+        assert_eq!(expiry_of(None, now()), (Expiry::Unknown, None));
+    }
+
+    #[test]
+    fn ancestors_skip_watched_folders() {
+        let watch: Vec<String> = ["Reports/", "Reports/Q3/x.docx", "Budget.xlsx", "A/B/C/"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(
+            ancestors_to_check(&watch),
+            vec!["", "A/", "A/B/", "Reports/Q3/"]
+        );
+        assert!(is_below("", "a"));
+        assert!(is_below("A/", "A/b"));
+        assert!(!is_below("A/", "AB/c"));
+    }
+
+    #[test]
+    fn owners_in_every_shape() {
+        use super::multistatus::Owner;
+        let lock = |owner: Option<Owner>| {
+            to_lock(
+                &ActiveLock {
+                    owner,
+                    token: Some("<urn:uuid:1>".into()),
+                    ..ActiveLock::default()
+                },
+                false,
+                now(),
+            )
+        };
+        let l = lock(Some(Owner {
+            href: Some("MAILTO:bob@example.com".into()),
+            text: "MAILTO:bob@example.com".into(),
+            raw: String::new(),
+        }));
+        assert_eq!(l.owner.as_deref(), Some("bob@example.com"));
+        assert_eq!(l.owner_id.as_deref(), Some("MAILTO:bob@example.com"));
+        assert_eq!(l.token.as_deref(), Some("urn:uuid:1"));
+        assert_eq!(l.scope, LockScope::Exclusive);
+        assert_eq!(l.depth, "0");
+        let l = lock(Some(Owner {
+            href: None,
+            text: "Bob Builder".into(),
+            raw: "Bob Builder".into(),
+        }));
+        assert_eq!(
+            (l.owner.as_deref(), l.owner_id.as_deref()),
+            (Some("Bob Builder"), Some("Bob Builder"))
+        );
+        let l = lock(Some(Owner::default()));
+        assert_eq!((l.owner, l.owner_id), (None, None));
+        let l = lock(None);
+        assert_eq!(l.owner, None);
+    }
+}

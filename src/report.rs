@@ -1,0 +1,250 @@
+//! The human form of a [`StatusReport`]: a table that fits the terminal, then the problems in words.
+//!
+//! Every server-supplied string passes through [`crate::display::safe`] so hostile names are shown inert and
+//! bounded. Times are shown in the local time zone with a relative hint ("in 12 min"). The JSON form is
+//! just `serde_json` on the model and needs nothing from here.
+
+use chrono::{DateTime, Local, Utc};
+use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
+
+use crate::display::safe;
+use crate::model::{Expiry, FileEntry, FileState, Lock, StatusReport};
+
+/// Widest a table cell's text may be before it is cut.
+const CELL_MAX: usize = 60;
+
+/// Renders `report` as a table of at most `width` columns, followed by one line per distinct problem.
+pub fn render(report: &StatusReport, now: DateTime<Utc>, width: u16) -> String {
+    let mut table = Table::new();
+    table
+        .load_preset(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_width(width)
+        .set_header(["File", "Server", "State", "Holder", "Editor", "Expires"]);
+    for file in &report.files {
+        let want = if file.wanted { " ★" } else { "" };
+        table.add_row([
+            format!("{}{want}", safe(&file.path, CELL_MAX)),
+            safe(&file.server, 24),
+            state_text(file),
+            holders(file),
+            editors(file),
+            expiry_text(&file.locks, now),
+        ]);
+    }
+    let mut out = if report.files.is_empty() {
+        "No watched files.\n".to_owned()
+    } else {
+        format!("{table}\n")
+    };
+    let mut problems: Vec<&str> = Vec::new();
+    for status in &report.servers {
+        if let Some(err) = &status.error {
+            problems.push(&err.message);
+        }
+    }
+    for file in &report.files {
+        if let Some(err) = &file.error
+            && !problems.contains(&err.message.as_str())
+        {
+            problems.push(&err.message);
+        }
+    }
+    for problem in problems {
+        out.push_str(&format!("! {}\n", safe(problem, 400)));
+    }
+    out
+}
+
+fn state_text(file: &FileEntry) -> String {
+    match file.state {
+        FileState::Locked if file.locks.len() > 1 => format!("locked ×{}", file.locks.len()),
+        FileState::Locked if file.locks.iter().all(|l| l.inherited) => "locked (folder)".to_owned(),
+        state => state.as_str().to_owned(),
+    }
+}
+
+fn holders(file: &FileEntry) -> String {
+    let names: Vec<String> = file
+        .locks
+        .iter()
+        .map(|lock| match (&lock.owner, &lock.owner_id) {
+            (Some(owner), Some(id)) if owner != id && !id.starts_with("mailto:") => {
+                format!("{} ({})", safe(owner, 40), safe(id, 30))
+            }
+            (Some(owner), _) => safe(owner, 40),
+            (None, _) => "unknown".to_owned(),
+        })
+        .collect();
+    names.join(", ")
+}
+
+fn editors(file: &FileEntry) -> String {
+    let mut names: Vec<String> = Vec::new();
+    for lock in &file.locks {
+        if let Some(editor) = &lock.editor {
+            let editor = safe(editor, 30);
+            if !names.contains(&editor) {
+                names.push(editor);
+            }
+        }
+    }
+    names.join(", ")
+}
+
+/// The soonest end among `locks`: "never" only when every lock never ends, "unknown" when nothing is known.
+fn expiry_text(locks: &[Lock], now: DateTime<Utc>) -> String {
+    if locks.is_empty() {
+        return String::new();
+    }
+    if let Some(at) = locks.iter().filter_map(|l| l.expires_at).min() {
+        return format!("{} ({})", local_time(at, now), relative(at, now));
+    }
+    if locks.iter().all(|l| l.expiry == Expiry::Never) {
+        "never".to_owned()
+    } else {
+        "unknown".to_owned()
+    }
+}
+
+fn local_time(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    let local = at.with_timezone(&Local);
+    if local.date_naive() == now.with_timezone(&Local).date_naive() {
+        local.format("%H:%M").to_string()
+    } else {
+        local.format("%Y-%m-%d %H:%M").to_string()
+    }
+}
+
+/// "in 12 min", "in 45 s", "expired 3 min ago".
+pub fn relative(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    let secs = (at - now).num_seconds();
+    let span = |s: i64| {
+        if s < 60 {
+            format!("{s} s")
+        } else if s < 3600 {
+            format!("{} min", s / 60)
+        } else if s < 86_400 * 2 {
+            format!("{} h {} min", s / 3600, (s % 3600) / 60)
+        } else {
+            format!("{} days", s / 86_400)
+        }
+    };
+    if secs >= 0 {
+        format!("in {}", span(secs))
+    } else {
+        format!("expired {} ago", span(-secs))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::{ErrorInfo, ErrorKind};
+    use crate::model::{LockKind, LockScope, ServerStatus};
+
+    fn lock(owner: &str, expires_at: Option<DateTime<Utc>>, expiry: Expiry) -> Lock {
+        Lock {
+            owner: Some(owner.into()),
+            owner_id: Some(format!("mailto:{owner}")),
+            editor: None,
+            scope: LockScope::Shared,
+            kind: LockKind::Webdav,
+            token: None,
+            depth: "0".into(),
+            root: None,
+            acquired_at: None,
+            expires_at,
+            expiry,
+            timeout: None,
+            inherited: false,
+        }
+    }
+
+    #[test]
+    fn relative_times() {
+        let now = Utc::now();
+        assert_eq!(
+            relative(now + chrono::TimeDelta::seconds(45), now),
+            "in 45 s"
+        );
+        assert_eq!(
+            relative(now + chrono::TimeDelta::seconds(12 * 60 + 5), now),
+            "in 12 min"
+        );
+        assert_eq!(
+            relative(now - chrono::TimeDelta::seconds(180), now),
+            "expired 3 min ago"
+        );
+        assert_eq!(relative(now + chrono::TimeDelta::days(5), now), "in 5 days");
+    }
+
+    #[test]
+    fn expiry_prefers_the_soonest_and_states_never_and_unknown() {
+        let now = Utc::now();
+        let soon = now + chrono::TimeDelta::minutes(5);
+        assert!(
+            expiry_text(
+                &[
+                    lock("a", None, Expiry::Never),
+                    lock("b", Some(soon), Expiry::At)
+                ],
+                now
+            )
+            .contains("in 5 min")
+        );
+        assert_eq!(expiry_text(&[lock("a", None, Expiry::Never)], now), "never");
+        assert_eq!(
+            expiry_text(
+                &[
+                    lock("a", None, Expiry::Never),
+                    lock("b", None, Expiry::Unknown)
+                ],
+                now
+            ),
+            "unknown"
+        );
+    }
+
+    #[test]
+    fn hostile_text_is_inert_and_problems_listed_once() {
+        let now = Utc::now();
+        let err = ErrorInfo {
+            kind: ErrorKind::Network,
+            message: "x: cannot reach h".into(),
+        };
+        let report = StatusReport {
+            servers: vec![ServerStatus {
+                name: "x".into(),
+                kind: None,
+                ok: false,
+                error: Some(err.clone()),
+            }],
+            files: vec![
+                FileEntry {
+                    server: "x".into(),
+                    path: "evil\u{202E}gpj.exe\u{1b}[2J".into(),
+                    url: "http://h/".into(),
+                    state: FileState::Locked,
+                    locks: vec![lock(
+                        &"<img src=x onerror=alert(1)>".repeat(300),
+                        None,
+                        Expiry::Unknown,
+                    )],
+                    error: None,
+                    wanted: true,
+                    etag: None,
+                },
+                FileEntry::failed("x", "b", "http://h/b", err),
+            ],
+        };
+        let text = render(&report, now, 100);
+        assert!(
+            !text.contains('\u{202E}') && !text.contains('\u{1b}'),
+            "{text}"
+        );
+        assert!(text.contains("<img src=x"), "{text}");
+        assert_eq!(text.matches("cannot reach h").count(), 1, "{text}");
+        assert!(text.lines().all(|l| l.chars().count() <= 100), "{text}");
+    }
+}
