@@ -51,8 +51,34 @@ pub fn render(report: &StatusReport, now: DateTime<Utc>, width: u16) -> String {
         }
     }
     for problem in problems {
-        out.push_str(&format!("! {}\n", safe(problem, 400)));
+        out.push_str(&wrap(
+            &format!("! {}", safe(problem, 400)),
+            usize::from(width),
+        ));
     }
+    out
+}
+
+/// Word-wraps `text` to `width` columns, indenting continuation lines by two spaces.
+fn wrap(text: &str, width: usize) -> String {
+    let width = width.max(20);
+    let mut out = String::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        let needed = line.chars().count() + 1 + word.chars().count();
+        if !line.trim().is_empty() && needed > width {
+            out.push_str(line.trim_end());
+            out.push('\n');
+            line = "  ".to_owned();
+        }
+        if !line.trim().is_empty() {
+            line.push(' ');
+        }
+        // A single word longer than the line is cut rather than overflowing.
+        line.push_str(&crate::display::truncate(word, width - 2));
+    }
+    out.push_str(line.trim_end());
+    out.push('\n');
     out
 }
 

@@ -127,18 +127,11 @@ async fn propfind(
     let reply = http.send(method, url, hdrs, Some(body)).await?;
     match reply.status {
         StatusCode::MULTI_STATUS => Ok(reply),
-        // A 200 with XML happens on a few servers; let the parser decide.
-        StatusCode::OK if looks_like_xml(&reply) => Ok(reply),
+        // A 200 happens on a few servers (and on web servers that are not WebDAV at all): the parser
+        // decides, and says "an HTML page instead of WebDAV XML" when that is what came back.
+        StatusCode::OK => Ok(reply),
         status => Err(status_error(http, status, &reply, what)),
     }
-}
-
-fn looks_like_xml(reply: &Reply) -> bool {
-    reply
-        .headers
-        .get(reqwest::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.contains("xml"))
 }
 
 /// Maps an unexpected HTTP status to the error a person should see.
@@ -186,7 +179,6 @@ pub struct Detected {
 /// Decides a server's protocol: Nextcloud when its capabilities list `files.locking`, WebDAV when `OPTIONS`
 /// shows DAV class 2, otherwise an error saying what was found.
 pub async fn detect(http: &HttpClient, base: &Url) -> Result<Detected> {
-    let mut nextcloud_without_lock = false;
     if let Some(root) = nextcloud::instance_root(base) {
         match nextcloud::capabilities(http, &root).await? {
             Some(caps) if caps.locking.is_some() => {
@@ -194,7 +186,13 @@ pub async fn detect(http: &HttpClient, base: &Url) -> Result<Detected> {
                     kind: ServerKind::Nextcloud,
                 });
             }
-            Some(_) => nextcloud_without_lock = true,
+            // Nextcloud without files_lock has no locks to watch, whatever its OPTIONS may claim
+            // (its FakeLockerPlugin pretends to lock for some desktop clients).
+            Some(_) => {
+                return Err(Error::Unsupported {
+                    detail: "this is a Nextcloud server without the files_lock app (\"Temporary files lock\"), so it has no file locks to watch; ask its administrator to enable the app".into(),
+                });
+            }
             None => {}
         }
     }
@@ -210,9 +208,7 @@ pub async fn detect(http: &HttpClient, base: &Url) -> Result<Detected> {
             kind: ServerKind::Webdav,
         });
     }
-    let detail = if nextcloud_without_lock {
-        "this is a Nextcloud server without the files_lock app (\"Temporary files lock\"), so it has no file locks to watch; ask its administrator to enable the app".to_owned()
-    } else if classes.is_empty() {
+    let detail = if classes.is_empty() {
         format!(
             "not a WebDAV server: OPTIONS answered HTTP {} without a DAV header; check the URL (it must point at a WebDAV folder)",
             reply.status.as_u16()

@@ -127,7 +127,7 @@ impl Nextcloud {
         }
     }
 
-    fn entry(&self, path: &str, response: &Response, now: DateTime<Utc>) -> FileEntry {
+    pub(crate) fn entry(&self, path: &str, response: &Response, now: DateTime<Utc>) -> FileEntry {
         let url = redact_url(&resource_url(&self.base, path));
         if let Some(err) = response_error(response, path) {
             return FileEntry::failed(

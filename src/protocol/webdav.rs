@@ -178,7 +178,7 @@ impl WebDav {
         }
         let state = if !locks.is_empty() {
             FileState::Locked
-        } else if own.is_some() {
+        } else if own.is_some() || reports_no_lock(response) {
             FileState::Unlocked
         } else {
             FileState::Unsupported
@@ -194,6 +194,21 @@ impl WebDav {
             etag: response.props.etag.found().cloned(),
         }
     }
+}
+
+/// Whether a resource without a readable `lockdiscovery` is nevertheless known to be unlocked.
+///
+/// Apache mod_dav answers `lockdiscovery` with `404` on a file whose lock has expired, until the file is
+/// next written, while still offering `supportedlock`. A resource that can be locked and whose lock list
+/// the server declines to produce has no active lock; a resource with no lock support at all stays
+/// `unsupported`.
+fn reports_no_lock(response: &Response) -> bool {
+    matches!(response.props.lockdiscovery, Prop::Failed(_))
+        && response
+            .props
+            .supportedlock
+            .found()
+            .is_some_and(|scopes| !scopes.is_empty())
 }
 
 /// A watched entry's PROPFIND answer, matched to paths.
@@ -231,7 +246,12 @@ pub(crate) async fn fetch(
         entry
     };
     let reply = propfind(http, url, if folder { "1" } else { "0" }, body, what).await?;
-    let responses = parse(&reply.body)?;
+    sort_listing(base, entry, parse(&reply.body)?)
+}
+
+/// Sorts a PROPFIND answer for watch entry `entry` into the entry itself and (for folders) its members.
+pub(crate) fn sort_listing(base: &Url, entry: &str, responses: Vec<Response>) -> Result<Fetched> {
+    let folder = is_folder(entry);
     let mut fetched = Fetched::default();
     if !folder {
         // Depth 0 has one response; a server with odd hrefs still means this file.
@@ -424,6 +444,10 @@ pub fn expiry_of(timeout: Option<&str>, now: DateTime<Utc>) -> (Expiry, Option<D
         None => (Expiry::Unknown, None),
     }
 }
+
+#[cfg(test)]
+#[path = "recorded_tests.rs"]
+mod recorded_tests;
 
 #[cfg(test)]
 mod tests {
