@@ -1,0 +1,1103 @@
+// The lock table: who holds which file, until when, and what you can do about it.
+//
+// Rows are `FileEntry`s from the latest snapshot. The table owns only view state (filter, sort,
+// grouping, which row has focus, which menu or dialog is open); everything it shows comes from the
+// snapshot and every change goes through `ipc`. Keyboard: one row is in the Tab order at a time
+// (roving tabindex); arrows move it, Enter opens that row's action menu.
+
+import type { ComponentChildren } from "preact";
+import { useEffect, useLayoutEffect, useMemo, useRef, useState } from "preact/hooks";
+
+import { AskDialog, ForceUnlockDialog, HistoryDialog } from "./actions";
+import type { ActionOutcome } from "./bindings/ActionOutcome";
+import type { Capabilities } from "./bindings/Capabilities";
+import type { FileEntry } from "./bindings/FileEntry";
+import type { FileState } from "./bindings/FileState";
+import type { Lock } from "./bindings/Lock";
+import type { ServerStatus } from "./bindings/ServerStatus";
+import type { Snapshot } from "./bindings/Snapshot";
+import { useNow } from "./clock";
+import { ErrorNote, useFeedback } from "./feedback";
+import { Icon, type IconName } from "./icons";
+import * as ipc from "./ipc";
+import {
+  countByState,
+  filterFiles,
+  groupFiles,
+  rowKey,
+  sortFiles,
+  type Filter,
+  type Sort,
+  type SortKey,
+} from "./table";
+import {
+  baseName,
+  dirName,
+  displaySafe,
+  formatAgo,
+  formatClock,
+  formatExpiry,
+  formatFull,
+  formatRetry,
+  holderKnown,
+  LOCK_KIND_HELP,
+  LOCK_KIND_LABEL,
+  lockHolderName,
+  parseTime,
+  SERVER_KIND_LABEL,
+  STATE_LABEL,
+  WOPI_HOLDER_NOTE,
+} from "./text";
+
+export interface FocusRequest {
+  server: string;
+  path: string;
+  /** Changes on every request, so the same file can be revealed twice. */
+  seq: number;
+}
+
+export interface LocksViewProps {
+  snap: Snapshot;
+  caps: ReadonlyMap<string, Capabilities>;
+  /** Replace one file in the current snapshot (after an action or an optimistic toggle). */
+  onFile: (file: FileEntry) => void;
+  onOpenServers: (addNew: boolean) => void;
+  onEnterDemo: () => void;
+  focus: FocusRequest | null;
+}
+
+const COLUMNS: { key: SortKey; label: string; cls: string }[] = [
+  { key: "file", label: "File", cls: "col-file" },
+  { key: "server", label: "Server", cls: "col-server" },
+  { key: "state", label: "State", cls: "col-state" },
+  { key: "holder", label: "Holder", cls: "col-holder" },
+  { key: "editor", label: "Editor", cls: "col-editor" },
+  { key: "type", label: "Lock type", cls: "col-type" },
+  { key: "taken", label: "Taken", cls: "col-taken" },
+  { key: "expires", label: "Expires", cls: "col-expires" },
+];
+
+const STATE_CHIPS: FileState[] = ["locked", "unlocked", "unsupported", "error"];
+const STATE_ICON: Record<FileState, IconName> = {
+  locked: "lock",
+  unlocked: "unlock",
+  unsupported: "shield",
+  error: "alert",
+};
+
+export const SHORTCUTS: [string, string][] = [
+  ["↑ ↓", "Move between rows"],
+  ["Home End", "First / last row"],
+  ["Enter", "Open the row's actions"],
+  ["← →", "Collapse / expand a server group"],
+  ["W", "Tell me when the file is free (toggle)"],
+  ["L", "Lock the file"],
+  ["U", "Unlock your lock"],
+  ["H", "Show the file's history"],
+  ["/", "Filter"],
+  ["Ctrl R", "Check all servers now"],
+  ["?", "This help"],
+  ["Esc", "Close a menu, dialog or this help"],
+];
+
+type NavItem = { kind: "group"; key: string; server: string } | { kind: "row"; key: string; file: FileEntry };
+
+type DialogState =
+  | { kind: "force"; file: FileEntry; caps: Capabilities }
+  | { kind: "ask"; file: FileEntry; caps: Capabilities; lock: Lock }
+  | { kind: "history"; file: FileEntry };
+
+interface MenuItem {
+  id: string;
+  label: string;
+  icon: IconName;
+  danger?: boolean;
+  disabledReason?: string;
+  run: () => void;
+}
+
+const groupKey = (server: string) => `group\u0000${server}`;
+
+const isTyping = (t: EventTarget | null) =>
+  t instanceof HTMLElement && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName));
+
+export function LocksView(props: LocksViewProps) {
+  const { snap, caps, onFile, focus } = props;
+  const feedback = useFeedback();
+  const [text, setText] = useState("");
+  const [states, setStates] = useState<ReadonlySet<FileState>>(new Set());
+  const [grouped, setGrouped] = useState(true);
+  const [collapsed, setCollapsed] = useState<ReadonlySet<string>>(new Set());
+  const [sort, setSort] = useState<Sort>({ key: "state", dir: "ascending" });
+  const [activeKey, setActiveKey] = useState<string | null>(null);
+  const [menu, setMenu] = useState<{ key: string; anchor: DOMRect } | null>(null);
+  const [dialog, setDialog] = useState<DialogState | null>(null);
+  const [helpOpen, setHelpOpen] = useState(false);
+  const [flashKey, setFlashKey] = useState<string | null>(null);
+  const tableRef = useRef<HTMLTableElement>(null);
+  const searchRef = useRef<HTMLInputElement>(null);
+  const pendingFocus = useRef<string | null>(null);
+
+  const filter: Filter = useMemo(() => ({ text, states }), [text, states]);
+  const visible = useMemo(() => sortFiles(filterFiles(snap.files, filter), sort), [snap.files, filter, sort]);
+  const groups = useMemo(() => groupFiles(snap.files, visible, snap.servers), [snap.files, visible, snap.servers]);
+  const counts = useMemo(() => countByState(snap.files), [snap.files]);
+  const filtering = text.trim() !== "" || states.size > 0;
+  const failing = snap.servers.filter((s) => !s.ok);
+
+  const nav: NavItem[] = useMemo(() => {
+    if (!grouped) return visible.map((file) => ({ kind: "row", key: rowKey(file), file }));
+    const items: NavItem[] = [];
+    for (const g of groups) {
+      items.push({ kind: "group", key: groupKey(g.server), server: g.server });
+      if (!collapsed.has(g.server)) for (const file of g.files) items.push({ kind: "row", key: rowKey(file), file });
+    }
+    return items;
+  }, [grouped, visible, groups, collapsed]);
+
+  const tabKey = nav.some((n) => n.key === activeKey) ? activeKey : (nav[0]?.key ?? null);
+
+  const elementFor = (key: string | null) =>
+    key == null
+      ? null
+      : ([...(tableRef.current?.querySelectorAll<HTMLElement>("[data-nav]") ?? [])].find(
+          (el) => el.dataset.nav === key,
+        ) ?? null);
+
+  const moveTo = (key: string | null) => {
+    if (key == null) return;
+    setActiveKey(key);
+    pendingFocus.current = key;
+  };
+
+  // Focus is moved after render, once the target row exists.
+  useLayoutEffect(() => {
+    const key = pendingFocus.current;
+    if (key == null) return;
+    const el = elementFor(key);
+    if (el) {
+      pendingFocus.current = null;
+      el.focus();
+      el.scrollIntoView?.({ block: "nearest" });
+    }
+  });
+
+  // A notification was clicked: make sure the row is visible, then focus and flash it.
+  useEffect(() => {
+    if (!focus) return;
+    const target = snap.files.find((f) => f.server === focus.server && f.path === focus.path);
+    if (!target) return;
+    if (!filterFiles([target], filter).length) {
+      setText("");
+      setStates(new Set());
+    }
+    setCollapsed((c) => {
+      if (!c.has(target.server)) return c;
+      const next = new Set(c);
+      next.delete(target.server);
+      return next;
+    });
+    setMenu(null);
+    setDialog(null);
+    const key = rowKey(target);
+    moveTo(key);
+    setFlashKey(key);
+    const t = setTimeout(() => setFlashKey(null), 2500);
+    return () => clearTimeout(t);
+    // Only react to new requests.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [focus?.seq]);
+
+  // Window-wide shortcuts while the table is showing. Read through a ref: effects re-subscribe
+  // only after paint, and a key pressed in between must not see stale state.
+  const dialogOpen = useRef(false);
+  dialogOpen.current = dialog !== null;
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if (dialogOpen.current || e.defaultPrevented) return;
+      if ((e.key === "/" && !isTyping(e.target)) || (e.key === "f" && (e.ctrlKey || e.metaKey))) {
+        e.preventDefault();
+        searchRef.current?.focus();
+        searchRef.current?.select();
+      } else if (e.key === "?" && !isTyping(e.target)) {
+        e.preventDefault();
+        setHelpOpen((o) => !o);
+      } else if (e.key === "Escape") {
+        setHelpOpen(false);
+      }
+    };
+    document.addEventListener("keydown", onKey);
+    return () => document.removeEventListener("keydown", onKey);
+  }, []);
+
+  const runAction = async (work: () => Promise<ActionOutcome>) => {
+    try {
+      const result = await work();
+      onFile(result.file);
+      feedback.done(result.outcome);
+    } catch (e) {
+      feedback.failed(e);
+    }
+  };
+
+  const toggleWanted = async (file: FileEntry) => {
+    const wanted = !file.wanted;
+    onFile({ ...file, wanted });
+    try {
+      await ipc.setWanted(file.server, file.path, wanted);
+      const name = displaySafe(baseName(file.path));
+      feedback.announce(wanted ? `You will be told when ${name} is free` : `No longer watching ${name} for you`);
+    } catch (e) {
+      onFile({ ...file, wanted: !wanted });
+      feedback.failed(e);
+    }
+  };
+
+  const returnToRow = (key: string) => () => elementFor(key) ?? elementFor(tabKey);
+
+  const actionsFor = (file: FileEntry): MenuItem[] => {
+    const cap = caps.get(file.server);
+    const mine = file.locks.some((l) => l.mine);
+    const others = file.locks.filter((l) => !l.mine);
+    const items: MenuItem[] = [];
+    if (file.state === "unlocked") {
+      items.push({
+        id: "lock",
+        label: "Lock",
+        icon: "lock",
+        run: () => void runAction(() => ipc.lockFile(file.server, file.path, false)),
+      });
+      if (cap?.scopes.includes("shared")) {
+        items.push({
+          id: "lock-shared",
+          label: "Lock (shared)",
+          icon: "lock",
+          run: () => void runAction(() => ipc.lockFile(file.server, file.path, true)),
+        });
+      }
+    }
+    if (mine) {
+      items.push({
+        id: "unlock",
+        label: "Unlock",
+        icon: "unlock",
+        run: () => void runAction(() => ipc.unlockFile(file.server, file.path)),
+      });
+    }
+    if (file.state === "locked" && others.length > 0 && cap) {
+      const known = others.filter(holderKnown);
+      const seen = new Set<string>();
+      if (cap.ask_channels.length > 0) {
+        for (const lock of known) {
+          const who = lockHolderName(lock);
+          if (seen.has(who) || seen.size >= 3) continue;
+          seen.add(who);
+          items.push({
+            id: `ask-${seen.size}`,
+            label: known.length > 1 ? `Ask ${who} to release…` : "Ask to release…",
+            icon: "message",
+            run: () => setDialog({ kind: "ask", file, caps: cap, lock }),
+          });
+        }
+      }
+      if (known.length === 0 && others.some((l) => l.kind === "wopi")) {
+        items.push({
+          id: "ask-wopi",
+          label: "Ask to release…",
+          icon: "message",
+          disabledReason: WOPI_HOLDER_NOTE,
+          run: () => {},
+        });
+      }
+      if (cap.can_force_unlock !== "no") {
+        items.push({
+          id: "force",
+          label: "Force unlock…",
+          icon: "alert",
+          danger: true,
+          run: () => setDialog({ kind: "force", file, caps: cap }),
+        });
+      }
+    }
+    items.push({
+      id: "want",
+      label: file.wanted ? "Stop telling me when it is free" : "Tell me when it is free",
+      icon: file.wanted ? "bellOn" : "bell",
+      run: () => void toggleWanted(file),
+    });
+    items.push({
+      id: "history",
+      label: "History…",
+      icon: "history",
+      run: () => setDialog({ kind: "history", file }),
+    });
+    return items;
+  };
+
+  const openMenu = (key: string) => {
+    const row = elementFor(key);
+    const button = row?.querySelector<HTMLElement>("[data-menu-button]");
+    const anchor = (button ?? row)?.getBoundingClientRect();
+    if (anchor) setMenu({ key, anchor });
+  };
+
+  const toggleGroup = (server: string, open?: boolean) =>
+    setCollapsed((c) => {
+      const next = new Set(c);
+      const isOpen = !c.has(server);
+      if (open ?? !isOpen) next.delete(server);
+      else next.add(server);
+      return next;
+    });
+
+  const onTableKey = (e: KeyboardEvent) => {
+    const target = e.target as HTMLElement;
+    const navEl = target.closest<HTMLElement>("[data-nav]");
+    if (!navEl) return;
+    const key = navEl.dataset.nav ?? "";
+    const index = nav.findIndex((n) => n.key === key);
+    const item = nav[index];
+    if (!item) return;
+    const onRowItself = target === navEl;
+    const go = (i: number) => {
+      e.preventDefault();
+      moveTo(nav[Math.max(0, Math.min(nav.length - 1, i))]?.key ?? null);
+    };
+    if (e.altKey || e.ctrlKey || e.metaKey) return;
+    switch (e.key) {
+      case "ArrowDown":
+        return go(index + 1);
+      case "ArrowUp":
+        return go(index - 1);
+      case "Home":
+        return go(0);
+      case "End":
+        return go(nav.length - 1);
+      case "PageDown":
+        return go(index + 10);
+      case "PageUp":
+        return go(index - 10);
+    }
+    if (!onRowItself) return;
+    if (item.kind === "group") {
+      if (e.key === "Enter" || e.key === " ") {
+        e.preventDefault();
+        toggleGroup(item.server);
+      } else if (e.key === "ArrowLeft") {
+        e.preventDefault();
+        toggleGroup(item.server, false);
+      } else if (e.key === "ArrowRight") {
+        e.preventDefault();
+        toggleGroup(item.server, true);
+      }
+      return;
+    }
+    const file = item.file;
+    const actions = actionsFor(file);
+    const run = (id: string) => {
+      const a = actions.find((x) => x.id === id && !x.disabledReason);
+      e.preventDefault();
+      a?.run();
+    };
+    switch (e.key) {
+      case "Enter":
+      case "ContextMenu":
+        e.preventDefault();
+        return openMenu(key);
+      case "F10":
+        if (e.shiftKey) {
+          e.preventDefault();
+          openMenu(key);
+        }
+        return;
+      case "ArrowLeft":
+        if (grouped) go(nav.findIndex((n) => n.kind === "group" && n.server === file.server));
+        return;
+      case "w":
+      case "W":
+        return run("want");
+      case "l":
+      case "L":
+        return run("lock");
+      case "u":
+      case "U":
+        return run("unlock");
+      case "h":
+      case "H":
+        return run("history");
+    }
+  };
+
+  const onSort = (key: SortKey) =>
+    setSort((s) =>
+      s.key === key ? { key, dir: s.dir === "ascending" ? "descending" : "ascending" } : { key, dir: "ascending" },
+    );
+
+  const toggleState = (state: FileState) =>
+    setStates((s) => {
+      const next = new Set(s);
+      if (next.has(state)) next.delete(state);
+      else next.add(state);
+      return next;
+    });
+
+  const clearFilters = () => {
+    setText("");
+    setStates(new Set());
+  };
+
+  const columns = grouped ? COLUMNS.filter((c) => c.key !== "server") : COLUMNS;
+  const colCount = columns.length + 1;
+
+  if (snap.servers.length === 0 && snap.files.length === 0) {
+    return (
+      <EmptyState icon="server" title="No servers yet">
+        <p>
+          Lockwatch watches file locks on WebDAV, Nextcloud and WOPI servers and tells you the moment a file you need is
+          free. Add a server or explore the demo.
+        </p>
+        <div class="empty-actions">
+          <button type="button" class="primary" onClick={() => props.onOpenServers(true)}>
+            <Icon name="plus" /> Add a server
+          </button>
+          <button type="button" onClick={props.onEnterDemo}>
+            Explore the demo
+          </button>
+        </div>
+      </EmptyState>
+    );
+  }
+
+  const menuFile = menu ? nav.find((n) => n.key === menu.key) : undefined;
+
+  return (
+    <div class="locks-view">
+      <div class="toolbar" role="toolbar" aria-label="Table options">
+        <label class="search">
+          <Icon name="search" />
+          <input
+            ref={searchRef}
+            type="search"
+            placeholder="Filter by file, person or app"
+            aria-label="Filter files"
+            value={text}
+            onInput={(e) => setText(e.currentTarget.value)}
+            onKeyDown={(e) => {
+              if (e.key === "Escape" && text) {
+                e.stopPropagation();
+                setText("");
+              } else if (e.key === "ArrowDown" || e.key === "Enter") {
+                e.preventDefault();
+                moveTo(nav.find((n) => n.kind === "row")?.key ?? nav[0]?.key ?? null);
+              }
+            }}
+          />
+        </label>
+        <div class="chips" role="group" aria-label="Show only">
+          {STATE_CHIPS.map((s) => (
+            <button
+              key={s}
+              type="button"
+              class={`chip chip-${s}`}
+              aria-pressed={states.has(s)}
+              onClick={() => toggleState(s)}
+            >
+              {STATE_LABEL[s]} <span class="chip-count">{counts[s]}</span>
+            </button>
+          ))}
+        </div>
+        <span class="spacer" />
+        <button type="button" class="toggle" aria-pressed={grouped} onClick={() => setGrouped((g) => !g)}>
+          <Icon name="server" /> Group by server
+        </button>
+        <div class="help-anchor">
+          <button
+            type="button"
+            class="icon-button"
+            aria-label="Keyboard shortcuts"
+            aria-expanded={helpOpen}
+            aria-controls="shortcut-help"
+            onClick={() => setHelpOpen((o) => !o)}
+          >
+            <Icon name="help" />
+          </button>
+          {helpOpen && <ShortcutHelp onClose={() => setHelpOpen(false)} />}
+        </div>
+      </div>
+
+      {!grouped &&
+        failing.map((s) => <ServerBanner key={s.name} status={s} generatedAt={snap.generated_at} named />)}
+
+      <div class="table-scroll">
+        <table ref={tableRef} class="lock-table" aria-label="Watched files and their locks" onKeyDown={onTableKey}>
+          <colgroup>
+            {columns.map((c) => (
+              <col key={c.key} class={c.cls} />
+            ))}
+            <col class="col-actions" />
+          </colgroup>
+          <thead>
+            <tr>
+              {columns.map((c) => (
+                <th
+                  key={c.key}
+                  scope="col"
+                  class={c.cls}
+                  aria-sort={sort.key === c.key ? sort.dir : undefined}
+                >
+                  <button type="button" class="sort-button" onClick={() => onSort(c.key)}>
+                    {c.label}
+                    <span class={`sort-arrow${sort.key === c.key ? " on" : ""}`} aria-hidden="true">
+                      {sort.key === c.key && sort.dir === "descending" ? "▾" : "▴"}
+                    </span>
+                  </button>
+                </th>
+              ))}
+              <th scope="col" class="col-actions">
+                <span class="visually-hidden">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          {grouped ? (
+            groups.map((g) => (
+              <tbody key={g.server} class="group">
+                <GroupHeader
+                  server={g.server}
+                  status={g.status}
+                  count={g.files.length}
+                  total={g.total}
+                  open={!collapsed.has(g.server)}
+                  colCount={colCount}
+                  tabbable={tabKey === groupKey(g.server)}
+                  generatedAt={snap.generated_at}
+                  onToggle={() => {
+                    setActiveKey(groupKey(g.server));
+                    toggleGroup(g.server);
+                  }}
+                  onFocus={() => setActiveKey(groupKey(g.server))}
+                />
+                {!collapsed.has(g.server) && g.status && !g.status.ok && (
+                  <tr class="group-banner">
+                    <td colSpan={colCount}>
+                      <ServerBanner status={g.status} generatedAt={snap.generated_at} />
+                    </td>
+                  </tr>
+                )}
+                {!collapsed.has(g.server) &&
+                  g.files.map((file) => (
+                    <FileRow
+                      key={rowKey(file)}
+                      file={file}
+                      grouped
+                      tabbable={tabKey === rowKey(file)}
+                      flash={flashKey === rowKey(file)}
+                      menuOpen={menu?.key === rowKey(file)}
+                      caps={caps.get(file.server)}
+                      onFocus={() => setActiveKey(rowKey(file))}
+                      onWant={() => void toggleWanted(file)}
+                      onAction={(id) => actionsFor(file).find((a) => a.id === id)?.run()}
+                      onMenu={() => openMenu(rowKey(file))}
+                    />
+                  ))}
+                {!collapsed.has(g.server) && g.files.length === 0 && (
+                  <tr class="group-empty">
+                    <td colSpan={colCount}>
+                      {g.total === 0
+                        ? "Nothing watched on this server yet. Add files or folders to its watch list in Servers."
+                        : "No files on this server match the filter."}
+                    </td>
+                  </tr>
+                )}
+              </tbody>
+            ))
+          ) : (
+            <tbody>
+              {visible.map((file) => (
+                <FileRow
+                  key={rowKey(file)}
+                  file={file}
+                  grouped={false}
+                  tabbable={tabKey === rowKey(file)}
+                  flash={flashKey === rowKey(file)}
+                  menuOpen={menu?.key === rowKey(file)}
+                  caps={caps.get(file.server)}
+                  onFocus={() => setActiveKey(rowKey(file))}
+                  onWant={() => void toggleWanted(file)}
+                  onAction={(id) => actionsFor(file).find((a) => a.id === id)?.run()}
+                  onMenu={() => openMenu(rowKey(file))}
+                />
+              ))}
+            </tbody>
+          )}
+        </table>
+        {snap.files.length === 0 && (
+          <EmptyState icon="folder" title="Nothing watched yet">
+            <p>Add the files or folders you care about to a server's watch list, and their locks show up here.</p>
+            <div class="empty-actions">
+              <button type="button" class="primary" onClick={() => props.onOpenServers(false)}>
+                Open Servers
+              </button>
+            </div>
+          </EmptyState>
+        )}
+        {snap.files.length > 0 && visible.length === 0 && filtering && (
+          <EmptyState icon="search" title="No files match">
+            <p>
+              {text.trim() ? (
+                <>
+                  Nothing matches “<span class="literal">{displaySafe(text.trim())}</span>”
+                  {states.size > 0 ? " in the chosen states" : ""}.
+                </>
+              ) : (
+                "No file is in the chosen states right now."
+              )}
+            </p>
+            <div class="empty-actions">
+              <button type="button" onClick={clearFilters}>
+                Clear filters
+              </button>
+            </div>
+          </EmptyState>
+        )}
+      </div>
+
+      {menu && menuFile?.kind === "row" && (
+        <RowMenu
+          label={`Actions for ${displaySafe(baseName(menuFile.file.path))}`}
+          anchor={menu.anchor}
+          items={actionsFor(menuFile.file)}
+          onClose={(refocus) => {
+            const key = menu.key;
+            setMenu(null);
+            if (refocus) moveTo(key);
+          }}
+        />
+      )}
+
+      {dialog?.kind === "force" && (
+        <ForceUnlockDialog
+          file={dialog.file}
+          caps={dialog.caps}
+          onDone={(r) => {
+            onFile(r.file);
+            feedback.done(r.outcome);
+          }}
+          onClose={() => setDialog(null)}
+          returnFocus={returnToRow(rowKey(dialog.file))}
+        />
+      )}
+      {dialog?.kind === "ask" && (
+        <AskDialog
+          file={dialog.file}
+          caps={dialog.caps}
+          lock={dialog.lock}
+          onSent={(sentence) => feedback.done(sentence)}
+          onClose={() => setDialog(null)}
+          returnFocus={returnToRow(rowKey(dialog.file))}
+        />
+      )}
+      {dialog?.kind === "history" && (
+        <HistoryDialog
+          file={dialog.file}
+          onClose={() => setDialog(null)}
+          returnFocus={returnToRow(rowKey(dialog.file))}
+        />
+      )}
+    </div>
+  );
+}
+
+function EmptyState({ icon, title, children }: { icon: IconName; title: string; children: ComponentChildren }) {
+  return (
+    <div class="empty-state">
+      <Icon name={icon} class="empty-icon" />
+      <h2>{title}</h2>
+      {children}
+    </div>
+  );
+}
+
+function ShortcutHelp({ onClose }: { onClose: () => void }) {
+  return (
+    <div id="shortcut-help" class="popover" role="dialog" aria-label="Keyboard shortcuts">
+      <div class="popover-head">
+        <strong>Keyboard shortcuts</strong>
+        <button type="button" class="icon-button" aria-label="Close shortcuts" onClick={onClose}>
+          <Icon name="close" />
+        </button>
+      </div>
+      <dl class="shortcuts">
+        {SHORTCUTS.map(([keys, what]) => (
+          <div key={keys}>
+            <dt>
+              {keys.split(" ").map((k) => (
+                <kbd key={k}>{k}</kbd>
+              ))}
+            </dt>
+            <dd>{what}</dd>
+          </div>
+        ))}
+      </dl>
+    </div>
+  );
+}
+
+export function ServerHealth({ status, generatedAt }: { status: ServerStatus | null; generatedAt: string }) {
+  const now = useNow();
+  if (!status) return <span class="health health-unknown">not configured</span>;
+  if (status.ok) {
+    const checked = parseTime(status.checked_at);
+    return (
+      <span class="health health-ok" title={checked != null ? `Last checked ${formatFull(checked)}` : undefined}>
+        <span class="dot" aria-hidden="true" />
+        {checked != null ? `OK · checked ${formatAgo(checked, now)}` : "OK"}
+      </span>
+    );
+  }
+  const retry = formatRetry(status.retry_in_secs, generatedAt, now);
+  return (
+    <span class="health health-error">
+      <span class="dot" aria-hidden="true" />
+      {status.error ? "Problem" : "Not reachable"}
+      {retry ? ` · ${retry}` : ""}
+    </span>
+  );
+}
+
+function ServerBanner({ status, generatedAt, named }: { status: ServerStatus; generatedAt: string; named?: boolean }) {
+  const now = useNow();
+  const retry = formatRetry(status.retry_in_secs, generatedAt, now);
+  return (
+    <div class="server-banner" role="note" aria-label={`Problem with ${displaySafe(status.name)}`}>
+      {status.error ? (
+        <ErrorNote error={status.error} />
+      ) : (
+        <span>Lockwatch could not check this server.</span>
+      )}
+      <span class="banner-meta">
+        {named ? `${displaySafe(status.name)} · ` : ""}
+        {retry ? `${retry[0]?.toUpperCase()}${retry.slice(1)}.` : "Lockwatch will try again on the next poll."} Locks shown may be out of date.
+      </span>
+    </div>
+  );
+}
+
+interface GroupHeaderProps {
+  server: string;
+  status: ServerStatus | null;
+  count: number;
+  total: number;
+  open: boolean;
+  colCount: number;
+  tabbable: boolean;
+  generatedAt: string;
+  onToggle: () => void;
+  onFocus: () => void;
+}
+
+function GroupHeader(p: GroupHeaderProps) {
+  const name = displaySafe(p.server);
+  return (
+    <tr
+      class={`group-row${p.status && !p.status.ok ? " has-error" : ""}`}
+      data-nav={groupKey(p.server)}
+      tabIndex={p.tabbable ? 0 : -1}
+      aria-expanded={p.open}
+      onFocus={(e) => e.target === e.currentTarget && p.onFocus()}
+    >
+      <th scope="rowgroup" colSpan={p.colCount}>
+        <div class="group-head">
+        <button
+          type="button"
+          class="group-toggle"
+          tabIndex={-1}
+          aria-expanded={p.open}
+          aria-label={`${name}: ${p.open ? "collapse" : "expand"}`}
+          onClick={p.onToggle}
+        >
+          <Icon name="chevron" class={p.open ? "chev open" : "chev"} />
+        </button>
+        <span class="group-name truncate" title={name}>
+          {name}
+        </span>
+        {p.status?.kind && <span class="group-kind">{SERVER_KIND_LABEL[p.status.kind]}</span>}
+        <ServerHealth status={p.status} generatedAt={p.generatedAt} />
+        <span class="spacer" />
+        <span class="group-count">
+          {p.count === p.total ? `${p.total} ${p.total === 1 ? "file" : "files"}` : `${p.count} of ${p.total} files`}
+        </span>
+        </div>
+      </th>
+    </tr>
+  );
+}
+
+interface FileRowProps {
+  file: FileEntry;
+  grouped: boolean;
+  tabbable: boolean;
+  flash: boolean;
+  menuOpen: boolean;
+  caps: Capabilities | undefined;
+  onFocus: () => void;
+  onWant: () => void;
+  onAction: (id: string) => void;
+  onMenu: () => void;
+}
+
+function FileRow(p: FileRowProps) {
+  const { file } = p;
+  const now = useNow();
+  const name = displaySafe(baseName(file.path));
+  const folder = displaySafe(dirName(file.path));
+  const mine = file.locks.some((l) => l.mine);
+  const locks = file.locks;
+  const stateLabel = file.state === "locked" && mine && locks.every((l) => l.mine) ? "Locked by you" : STATE_LABEL[file.state];
+
+  return (
+    <tr
+      class={`file-row row-${file.state}${mine ? " mine" : ""}${file.wanted ? " wanted" : ""}${p.flash ? " flash" : ""}${p.menuOpen ? " menu-open" : ""}`}
+      data-nav={rowKey(file)}
+      tabIndex={p.tabbable ? 0 : -1}
+      aria-label={`${name}, ${stateLabel}`}
+      onFocus={(e) => e.target === e.currentTarget && p.onFocus()}
+      onDblClick={p.onMenu}
+    >
+      <td class="col-file">
+        <div class="file-cell" title={displaySafe(file.path)}>
+          <Icon name="file" class="file-icon" />
+          <span class="file-name truncate">{name}</span>
+          <span class="file-dir truncate">{folder}</span>
+        </div>
+      </td>
+      {!p.grouped && (
+        <td class="col-server">
+          <span class="truncate" title={displaySafe(file.server)}>
+            {displaySafe(file.server)}
+          </span>
+        </td>
+      )}
+      <td class="col-state">
+        <span class={`state state-${file.state}`}>
+          <Icon name={STATE_ICON[file.state]} />
+          {stateLabel}
+        </span>
+      </td>
+      {file.error ? (
+        <td class="col-error" colSpan={5}>
+          <ErrorNote error={file.error} />
+        </td>
+      ) : file.state === "unsupported" && locks.length === 0 ? (
+        <td class="col-note muted" colSpan={5}>
+          This server does not support locking for this file.
+        </td>
+      ) : (
+        <>
+          <td class="col-holder">
+            {locks.map((l, i) => (
+              <HolderLine key={i} lock={l} />
+            ))}
+          </td>
+          <td class="col-editor">
+            {locks.map((l, i) => (
+              <div key={i} class="line truncate" title={displaySafe(l.editor)}>
+                {l.editor ? displaySafe(l.editor) : <span class="muted">—</span>}
+              </div>
+            ))}
+          </td>
+          <td class="col-type">
+            {locks.map((l, i) => (
+              <div
+                key={i}
+                class="line truncate"
+                title={[
+                  LOCK_KIND_HELP[l.kind],
+                  l.timeout ? `timeout ${displaySafe(l.timeout)}` : "",
+                  `depth ${displaySafe(l.depth)}`,
+                  l.inherited && l.root ? `inherited from ${displaySafe(l.root)}` : "",
+                ]
+                  .filter(Boolean)
+                  .join(" · ")}
+              >
+                {l.scope === "shared" ? "Shared" : "Exclusive"} · {LOCK_KIND_LABEL[l.kind]}
+              </div>
+            ))}
+          </td>
+          <td class="col-taken">
+            {locks.map((l, i) => {
+              const at = parseTime(l.acquired_at);
+              return (
+                <div key={i} class="line" title={at != null ? `${formatFull(at)} (${formatAgo(at, now)})` : undefined}>
+                  {at != null ? formatClock(at, now) : <span class="muted">unknown</span>}
+                </div>
+              );
+            })}
+          </td>
+          <td class="col-expires">
+            {locks.map((l, i) => {
+              const exp = formatExpiry(l, now);
+              const at = parseTime(l.expires_at);
+              return (
+                <div
+                  key={i}
+                  class={`line expiry expiry-${exp.tone}`}
+                  title={
+                    exp.tone === "unknown"
+                      ? "The server does not say when this lock ends"
+                      : exp.tone === "never"
+                        ? "This lock has no timeout; it lasts until it is released"
+                        : at != null
+                          ? formatFull(at)
+                          : undefined
+                  }
+                >
+                  {exp.text}
+                </div>
+              );
+            })}
+          </td>
+        </>
+      )}
+      <td class="col-actions">
+        <div class="row-actions">
+          <button
+            type="button"
+            class={`icon-button want${file.wanted ? " on" : ""}`}
+            tabIndex={-1}
+            aria-pressed={file.wanted}
+            aria-label={`Tell me when ${name} is free`}
+            title={file.wanted ? "You will be told when it is free (click to stop)" : "Tell me when it is free"}
+            onClick={p.onWant}
+          >
+            <Icon name={file.wanted ? "bellOn" : "bell"} />
+          </button>
+          {mine ? (
+            <button type="button" class="small" tabIndex={-1} onClick={() => p.onAction("unlock")}>
+              Unlock
+            </button>
+          ) : file.state === "unlocked" ? (
+            <button type="button" class="small" tabIndex={-1} onClick={() => p.onAction("lock")}>
+              Lock
+            </button>
+          ) : (
+            <span class="small-placeholder" />
+          )}
+          <button
+            type="button"
+            class="icon-button"
+            tabIndex={-1}
+            data-menu-button
+            aria-haspopup="menu"
+            aria-expanded={p.menuOpen}
+            aria-label={`More actions for ${name}`}
+            onClick={p.onMenu}
+          >
+            <Icon name="more" />
+          </button>
+        </div>
+      </td>
+    </tr>
+  );
+}
+
+function HolderLine({ lock }: { lock: Lock }) {
+  const name = lockHolderName(lock);
+  const title = lock.kind === "wopi" && !holderKnown(lock) ? WOPI_HOLDER_NOTE : displaySafe(lock.owner_id) || name;
+  return (
+    <div class="line holder" title={title}>
+      <span class="truncate">{name}</span>
+      {lock.mine && <span class="badge badge-you">you</span>}
+      {lock.inherited && (
+        <span class="badge badge-inherited" title={`Inherited from the folder lock on ${displaySafe(lock.root) || "a parent folder"}`}>
+          <Icon name="folder" />
+          <span class="visually-hidden">inherited from a folder lock</span>
+        </span>
+      )}
+    </div>
+  );
+}
+
+interface RowMenuProps {
+  label: string;
+  anchor: DOMRect;
+  items: MenuItem[];
+  onClose: (refocus: boolean) => void;
+}
+
+function RowMenu({ label, anchor, items, onClose }: RowMenuProps) {
+  const ref = useRef<HTMLDivElement>(null);
+
+  useLayoutEffect(() => {
+    const el = ref.current;
+    if (!el) return;
+    const h = el.offsetHeight || items.length * 28;
+    const w = el.offsetWidth || 220;
+    const below = anchor.bottom + 2;
+    const top = below + h > window.innerHeight - 4 ? Math.max(4, anchor.top - h - 2) : below;
+    el.style.top = `${top}px`;
+    el.style.left = `${Math.max(4, Math.min(anchor.right - w, window.innerWidth - w - 4))}px`;
+    el.querySelector<HTMLElement>('[role="menuitem"]:not([aria-disabled="true"])')?.focus();
+  }, []);
+
+  useEffect(() => {
+    const onDown = (e: MouseEvent) => {
+      if (ref.current && e.target instanceof Node && !ref.current.contains(e.target)) onClose(false);
+    };
+    document.addEventListener("mousedown", onDown);
+    return () => document.removeEventListener("mousedown", onDown);
+  }, [onClose]);
+
+  const onKeyDown = (e: KeyboardEvent) => {
+    const all = [...(ref.current?.querySelectorAll<HTMLElement>('[role="menuitem"]') ?? [])];
+    const i = all.indexOf(document.activeElement as HTMLElement);
+    const focusAt = (n: number) => all[(n + all.length) % all.length]?.focus();
+    switch (e.key) {
+      case "ArrowDown":
+        e.preventDefault();
+        return focusAt(i + 1);
+      case "ArrowUp":
+        e.preventDefault();
+        return focusAt(i - 1);
+      case "Home":
+        e.preventDefault();
+        return focusAt(0);
+      case "End":
+        e.preventDefault();
+        return focusAt(all.length - 1);
+      case "Escape":
+        e.preventDefault();
+        e.stopPropagation();
+        return onClose(true);
+      case "Tab":
+        e.preventDefault();
+        return onClose(true);
+    }
+  };
+
+  return (
+    <div ref={ref} class="menu" role="menu" aria-label={label} onKeyDown={onKeyDown}>
+      {items.map((item) => (
+        <button
+          key={item.id}
+          type="button"
+          role="menuitem"
+          tabIndex={-1}
+          class={item.danger ? "menu-item danger-text" : "menu-item"}
+          aria-disabled={item.disabledReason ? true : undefined}
+          title={item.disabledReason}
+          onClick={() => {
+            if (item.disabledReason) return;
+            onClose(item.id !== "force" && !item.id.startsWith("ask") && item.id !== "history");
+            item.run();
+          }}
+        >
+          <Icon name={item.icon} />
+          <span class="menu-label">
+            {item.label}
+            {item.disabledReason && <span class="menu-note">{item.disabledReason}</span>}
+          </span>
+        </button>
+      ))}
+    </div>
+  );
+}
