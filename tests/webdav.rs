@@ -358,3 +358,28 @@ async fn html_instead_of_multistatus_is_a_clear_error() {
     assert_eq!(error.kind, ErrorKind::Protocol, "{error:?}");
     assert!(error.message.contains("HTML page"), "{}", error.message);
 }
+
+/// A server that accepts the connection and never answers: a timeout error within the configured time,
+/// naming the host.
+#[tokio::test]
+async fn a_silent_server_times_out() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let config = config(&format!(
+        "[[servers]]\nname = \"silent\"\nurl = \"http://127.0.0.1:{port}/dav/\"\nkind = \"webdav\"\ntimeout_secs = 1\nwatch = [\"Doc.txt\"]\n"
+    ));
+    let started = Instant::now();
+    let report = status(&config).await;
+    let elapsed = started.elapsed();
+    drop(listener);
+    let error = report.servers[0].error.as_ref().unwrap();
+    assert_eq!(error.kind, ErrorKind::Timeout, "{error:?}");
+    assert!(
+        error
+            .message
+            .contains(&format!("127.0.0.1:{port} did not answer within 1 s")),
+        "{}",
+        error.message
+    );
+    assert!(elapsed < Duration::from_secs(10), "took {elapsed:?}");
+}

@@ -480,6 +480,53 @@ mod tests {
     }
 
     #[test]
+    fn a_server_that_cannot_report_locks_gives_unsupported() {
+        let (config, http) = {
+            let config = crate::config::Config::parse(
+                "[[servers]]\nname = \"s\"\nurl = \"http://h/dav/\"\n",
+                "t",
+                &|_| None,
+            )
+            .unwrap();
+            let server = config.servers[0].clone();
+            let http = HttpClient::new(&server, None).unwrap();
+            (server, http)
+        };
+        let source = WebDav::new(&config, http);
+        let state = |props: multistatus::Props| {
+            let response = Response {
+                href: "/dav/a.txt".into(),
+                status: None,
+                props,
+            };
+            source.entry("a.txt", &response, &[], now()).state
+        };
+        assert_eq!(
+            state(multistatus::Props::default()),
+            FileState::Unsupported,
+            "lockdiscovery never reported"
+        );
+        let failed = multistatus::Props {
+            lockdiscovery: Prop::Failed(404),
+            ..multistatus::Props::default()
+        };
+        assert_eq!(
+            state(failed.clone()),
+            FileState::Unsupported,
+            "404 and no supportedlock"
+        );
+        let lockable = multistatus::Props {
+            supportedlock: Prop::Found(vec![LockScope::Exclusive]),
+            ..failed
+        };
+        assert_eq!(
+            state(lockable),
+            FileState::Unlocked,
+            "Apache's 404 after a lock expired"
+        );
+    }
+
+    #[test]
     fn ancestors_skip_watched_folders() {
         let watch: Vec<String> = ["Reports/", "Reports/Q3/x.docx", "Budget.xlsx", "A/B/C/"]
             .iter()
