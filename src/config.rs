@@ -157,6 +157,9 @@ pub struct Config {
     pub poll_interval: Duration,
     /// Servers in file order.
     pub servers: Vec<ServerConfig>,
+    /// Who locks taken through Lockwatch are for (an e-mail address or a name); defaults to the
+    /// server's user name.
+    pub owner: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -165,6 +168,7 @@ struct RawConfig {
     poll_interval_secs: Option<Spanned<i64>>,
     #[serde(default)]
     servers: Vec<RawServer>,
+    owner: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -356,9 +360,24 @@ impl Config {
             });
         }
 
+        let owner = match raw.owner {
+            Some(owner)
+                if owner.get_ref().trim().is_empty()
+                    || owner.get_ref().chars().any(char::is_control) =>
+            {
+                return Err(at(
+                    owner.span(),
+                    Some("owner".into()),
+                    "must be a name or e-mail address".into(),
+                ));
+            }
+            Some(owner) => Some(owner.into_inner().trim().to_owned()),
+            None => None,
+        };
         Ok(Config {
             poll_interval,
             servers,
+            owner,
         })
     }
 

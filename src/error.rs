@@ -97,7 +97,7 @@ pub enum Error {
         what: String,
     },
     /// HTTP 423 where a read was expected.
-    #[error("{what} is locked (HTTP 423){}", detail_suffix(.detail))]
+    #[error("{what} is locked{}", locked_suffix(.detail))]
     Locked {
         /// The locked path.
         what: String,
@@ -208,6 +208,14 @@ fn user_suffix(user: &Option<String>) -> String {
     match user {
         Some(user) => format!(" for user \"{user}\""),
         None => String::new(),
+    }
+}
+
+fn locked_suffix(detail: &str) -> String {
+    if detail.is_empty() {
+        " (HTTP 423); wait for the lock to end or ask its holder".to_owned()
+    } else {
+        format!(" {detail}")
     }
 }
 

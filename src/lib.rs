@@ -17,10 +17,12 @@
 //! leniently, fail clearly*: unusual but meaningful answers are understood, and everything else becomes an
 //! [`Error`] whose [`ErrorKind`] a front end can act on and whose message a person can.
 
+pub mod actions;
 pub mod config;
 pub mod demo;
 pub mod display;
 pub mod error;
+pub mod held;
 pub mod http;
 pub mod model;
 pub mod protocol;

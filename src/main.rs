@@ -11,8 +11,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
+use lockwatch::actions::{self, Action};
 use lockwatch::config::{self, Config};
 use lockwatch::demo::Demo;
+use lockwatch::held::HeldLocks;
+use lockwatch::protocol::{DEFAULT_LOCK_TIMEOUT, Server};
 use lockwatch::secrets::{KeyringStore, Secret, SecretStore};
 use lockwatch::{report, status};
 
@@ -53,6 +56,60 @@ enum Command {
         #[command(subcommand)]
         action: PasswordAction,
     },
+    /// Take a lock on a file (exclusive unless --shared)
+    Lock {
+        /// Server name from the config
+        server: String,
+        /// File path relative to the server URL
+        path: String,
+        /// Take a shared lock (where the server offers shared locks)
+        #[arg(long)]
+        shared: bool,
+        /// Lock timeout in seconds [default: 1800]
+        #[arg(long, value_name = "SECS")]
+        timeout: Option<u64>,
+        /// Print the file entry with an `outcome` as JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Extend a lock taken with Lockwatch
+    Refresh {
+        /// Server name from the config
+        server: String,
+        /// File path relative to the server URL
+        path: String,
+        /// New lock timeout in seconds [default: 1800]
+        #[arg(long, value_name = "SECS")]
+        timeout: Option<u64>,
+        /// Print the file entry with an `outcome` as JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Release a lock taken with Lockwatch, or with --force someone else's
+    Unlock {
+        /// Server name from the config
+        server: String,
+        /// File path relative to the server URL
+        path: String,
+        /// Release other users' locks (they may lose unsaved work)
+        #[arg(long)]
+        force: bool,
+        /// Do not ask for confirmation (required with --force when not on a terminal)
+        #[arg(long, requires = "force")]
+        yes: bool,
+        /// Print the file entry with an `outcome` as JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show what each server supports: protocol, lock scopes, visible tokens, force-unlock
+    Servers {
+        /// Print JSON instead of a table
+        #[arg(long)]
+        json: bool,
+        /// Only these servers (names from the config)
+        #[arg(value_name = "SERVER")]
+        servers: Vec<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -86,6 +143,56 @@ async fn main() -> ExitCode {
         Command::Status { json, servers } => run_status(cli.config, json, servers).await,
         Command::Demo { port, every } => run_demo(port, every).await,
         Command::Password { action } => run_password(cli.config, action).await,
+        Command::Lock {
+            server,
+            path,
+            shared,
+            timeout,
+            json,
+        } => {
+            let timeout = timeout.map_or(DEFAULT_LOCK_TIMEOUT, Duration::from_secs);
+            run_action(
+                cli.config,
+                &server,
+                &path,
+                Action::Lock { shared, timeout },
+                json,
+                false,
+            )
+            .await
+        }
+        Command::Refresh {
+            server,
+            path,
+            timeout,
+            json,
+        } => {
+            let timeout = timeout.map_or(DEFAULT_LOCK_TIMEOUT, Duration::from_secs);
+            run_action(
+                cli.config,
+                &server,
+                &path,
+                Action::Refresh { timeout },
+                json,
+                false,
+            )
+            .await
+        }
+        Command::Unlock {
+            server,
+            path,
+            force,
+            yes,
+            json,
+        } => {
+            let action = if force {
+                Action::ForceUnlock
+            } else {
+                Action::Unlock
+            };
+            run_action(cli.config, &server, &path, action, json, yes).await
+        }
+        Command::Servers { json, servers } => run_servers(cli.config, json, servers).await,
     };
     match result {
         Ok(code) => code,
@@ -157,7 +264,14 @@ async fn run_status(
     }
     let secrets: Arc<dyn SecretStore> = Arc::new(KeyringStore);
     let now = chrono::Utc::now();
-    let report = status::collect(&config, &servers, secrets, now).await;
+    let mut report = status::collect(&config, &servers, secrets, now).await;
+    if _demo.is_none() {
+        // Mark the locks taken here and forget those that are gone; a damaged store is worth a warning,
+        // not a failed status.
+        if let Err(err) = HeldLocks::in_data_dir().and_then(|held| held.reconcile(&mut report)) {
+            eprintln!("lockwatch: {err}");
+        }
+    }
     let mut out = std::io::stdout().lock();
     let written = if json {
         serde_json::to_string_pretty(&report)
@@ -266,4 +380,163 @@ async fn run_password(
             Ok(ExitCode::FAILURE)
         }
     }
+}
+
+/// Loads the config and connects to the named server for an action. The inner error is the server's
+/// (exit code 1), the outer one a usage error (exit code 2).
+async fn connect(
+    config_path: Option<PathBuf>,
+    name: &str,
+) -> Result<Result<(Config, Server), String>, Usage> {
+    let config = match load_config(config_path)? {
+        ConfigSource::File(config) => config,
+        ConfigSource::Missing(path) => {
+            return Err(Usage(format!(
+                "no config file at {}; add the server there first (see the README)",
+                path.display()
+            )));
+        }
+    };
+    let Some(server) = config.server(name).cloned() else {
+        let known: Vec<&str> = config.servers.iter().map(|s| s.name.as_str()).collect();
+        return Err(Usage(format!(
+            "no server named \"{name}\" in the config (configured: {})",
+            if known.is_empty() {
+                "none".to_owned()
+            } else {
+                known.join(", ")
+            }
+        )));
+    };
+    let secrets: Arc<dyn SecretStore> = Arc::new(KeyringStore);
+    Ok(Server::connect(server, secrets)
+        .await
+        .map(|server| (config, server))
+        .map_err(|err| format!("{name}: {err}")))
+}
+
+async fn run_action(
+    config_path: Option<PathBuf>,
+    name: &str,
+    path: &str,
+    action: Action,
+    json: bool,
+    yes: bool,
+) -> Result<ExitCode, Usage> {
+    let path = path.trim_start_matches('/');
+    if path.is_empty() || path.ends_with('/') {
+        return Err(Usage(format!(
+            "\"{path}\" is not a file path; locks are taken on files"
+        )));
+    }
+    let (config, server) = match connect(config_path, name).await? {
+        Ok(connected) => connected,
+        Err(message) => {
+            eprintln!("lockwatch: {message}");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let held = HeldLocks::in_data_dir().map_err(|err| Usage(err.to_string()))?;
+    if action == Action::ForceUnlock {
+        let file = actions::read_file(&server, path, chrono::Utc::now()).await;
+        if file.locks.iter().any(|l| !l.mine) {
+            eprintln!("Warning: {}", actions::force_unlock_warning(&file));
+            if !yes {
+                if !std::io::stdin().is_terminal() {
+                    return Err(Usage(
+                        "refusing to release another user's lock without confirmation: add --yes"
+                            .into(),
+                    ));
+                }
+                eprint!("Release it? [y/N] ");
+                let mut answer = String::new();
+                let _ = std::io::stdin().read_line(&mut answer);
+                if !matches!(answer.trim(), "y" | "Y" | "yes" | "Yes") {
+                    eprintln!("Nothing was changed.");
+                    return Ok(ExitCode::FAILURE);
+                }
+            }
+        }
+    }
+    let owner = actions::lock_owner(config.owner.as_deref(), &server);
+    let report = actions::perform(&server, &held, &owner, path, action).await;
+    if json {
+        match serde_json::to_string_pretty(&report) {
+            Ok(text) => println!("{text}"),
+            Err(err) => eprintln!("lockwatch: cannot encode the result: {err}"),
+        }
+    } else if report.outcome.ok {
+        println!("{}", lockwatch::display::safe(&report.outcome.message, 600));
+    } else {
+        eprintln!(
+            "lockwatch: {}",
+            lockwatch::display::safe(&report.outcome.message, 600)
+        );
+    }
+    Ok(if report.outcome.ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+async fn run_servers(
+    config_path: Option<PathBuf>,
+    json: bool,
+    only: Vec<String>,
+) -> Result<ExitCode, Usage> {
+    let config = match load_config(config_path)? {
+        ConfigSource::File(config) => config,
+        ConfigSource::Missing(path) => {
+            return Err(Usage(format!("no config file at {}", path.display())));
+        }
+    };
+    if let Some(unknown) = only.iter().find(|name| config.server(name).is_none()) {
+        return Err(Usage(format!(
+            "no server named \"{unknown}\" in the config"
+        )));
+    }
+    let secrets: Arc<dyn SecretStore> = Arc::new(KeyringStore);
+    let selected: Vec<_> = config
+        .servers
+        .iter()
+        .filter(|s| only.is_empty() || only.contains(&s.name))
+        .cloned()
+        .collect();
+    let results = futures_util::future::join_all(selected.into_iter().map(|cfg| {
+        let secrets = secrets.clone();
+        async move {
+            let name = cfg.name.clone();
+            let result = match Server::connect(cfg, secrets).await {
+                Ok(server) => actions::capabilities(&server).await,
+                Err(err) => Err(err),
+            };
+            (
+                name.clone(),
+                result.map_err(|err| lockwatch::ErrorInfo::for_server(&name, &err)),
+            )
+        }
+    }))
+    .await;
+    let failed = results.iter().any(|(_, r)| r.is_err());
+    if json {
+        let list: Vec<serde_json::Value> = results
+            .iter()
+            .map(|(name, result)| match result {
+                Ok(caps) => serde_json::json!({"name": name, "ok": true, "capabilities": caps, "error": null}),
+                Err(err) => serde_json::json!({"name": name, "ok": false, "capabilities": null, "error": err}),
+            })
+            .collect();
+        println!("{}", serde_json::Value::Array(list));
+    } else {
+        print!(
+            "{}",
+            report::render_capabilities(&results, terminal_width())
+        );
+    }
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }

@@ -133,6 +133,10 @@ pub struct Lock {
     pub timeout: Option<String>,
     /// True when the lock sits on an ancestor folder (depth infinity) rather than the file itself.
     pub inherited: bool,
+    /// True when the lock is this user's: taken through Lockwatch (its token is in the held-lock store),
+    /// or a Nextcloud lock owned by the configured user.
+    #[serde(default)]
+    pub mine: bool,
 }
 
 /// The lock state of one watched file.
@@ -177,6 +181,42 @@ impl FileEntry {
         let trimmed = self.path.trim_end_matches('/');
         trimmed.rsplit('/').next().unwrap_or(trimmed)
     }
+}
+
+/// A yes / no answer that may not be known yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Ability {
+    /// Known to be possible.
+    Yes,
+    /// Known to be impossible.
+    No,
+    /// Not known (varies by server and cannot be probed without side effects).
+    Unknown,
+}
+
+/// What a server supports, as probed with read-only requests: front ends show or hide actions from
+/// this, not from guesses.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Capabilities {
+    /// The server's name in the config.
+    pub server: String,
+    /// The protocol in use.
+    pub kind: ServerKind,
+    /// `OPTIONS` advertises DAV class 2 (locking).
+    pub dav_class2: bool,
+    /// Lock scopes the server offers (`supportedlock`).
+    pub scopes: Vec<LockScope>,
+    /// The server reports `lockdiscovery` (or Nextcloud's lock properties).
+    pub reports_locks: bool,
+    /// Lock tokens of other users' locks are visible (needed to force-unlock WebDAV locks).
+    pub exposes_tokens: Ability,
+    /// Whether breaking another user's lock can work here.
+    pub can_force_unlock: Ability,
+    /// Nextcloud: the files_lock version from `files.locking`.
+    pub nextcloud_locking: Option<String>,
+    /// Nextcloud: `files.api-feature-lock-type` is present.
+    pub lock_type_feature: bool,
 }
 
 /// The health of one configured server in a report.

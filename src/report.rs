@@ -8,7 +8,10 @@ use chrono::{DateTime, Local, Utc};
 use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
 
 use crate::display::safe;
-use crate::model::{Expiry, FileEntry, FileState, Lock, StatusReport};
+use crate::error::ErrorInfo;
+use crate::model::{
+    Ability, Capabilities, Expiry, FileEntry, FileState, Lock, LockScope, StatusReport,
+};
 
 /// Widest a table cell's text may be before it is cut.
 const CELL_MAX: usize = 60;
@@ -101,6 +104,14 @@ fn holders(file: &FileEntry) -> String {
             (Some(owner), _) => safe(owner, 40),
             (None, _) => "unknown".to_owned(),
         })
+        .zip(&file.locks)
+        .map(|(name, lock)| {
+            if lock.mine {
+                format!("{name} (you)")
+            } else {
+                name
+            }
+        })
         .collect();
     names.join(", ")
 }
@@ -163,6 +174,72 @@ pub fn relative(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
     }
 }
 
+/// Renders `lockwatch servers`: one row per server with what it supports, then the problems.
+pub fn render_capabilities(
+    results: &[(String, Result<Capabilities, ErrorInfo>)],
+    width: u16,
+) -> String {
+    let mut table = Table::new();
+    table
+        .load_preset(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_width(width)
+        .set_header([
+            "Server",
+            "Kind",
+            "DAV class 2",
+            "Scopes",
+            "Reports locks",
+            "Tokens visible",
+            "Force unlock",
+            "Nextcloud locking",
+        ]);
+    let yes_no = |b: bool| if b { "yes" } else { "no" }.to_owned();
+    let ability = |a: Ability| match a {
+        Ability::Yes => "yes",
+        Ability::No => "no",
+        Ability::Unknown => "unknown",
+    };
+    let mut problems = String::new();
+    for (name, result) in results {
+        match result {
+            Ok(caps) => {
+                let scopes: Vec<&str> = caps
+                    .scopes
+                    .iter()
+                    .map(|s| match s {
+                        LockScope::Exclusive => "exclusive",
+                        LockScope::Shared => "shared",
+                    })
+                    .collect();
+                let nextcloud = match (&caps.nextcloud_locking, caps.lock_type_feature) {
+                    (Some(version), true) => format!("{version}, lock types"),
+                    (Some(version), false) => version.clone(),
+                    (None, _) => String::new(),
+                };
+                table.add_row([
+                    safe(name, 24),
+                    caps.kind.to_string(),
+                    yes_no(caps.dav_class2),
+                    scopes.join(", "),
+                    yes_no(caps.reports_locks),
+                    ability(caps.exposes_tokens).to_owned(),
+                    ability(caps.can_force_unlock).to_owned(),
+                    nextcloud,
+                ]);
+            }
+            Err(err) => {
+                table.add_row([safe(name, 24), "error".to_owned()]);
+                problems.push_str(&wrap(
+                    &format!("! {}", safe(&err.message, 400)),
+                    usize::from(width),
+                ));
+            }
+        }
+    }
+    format!("{table}\n{problems}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -184,6 +261,7 @@ mod tests {
             expiry,
             timeout: None,
             inherited: false,
+            mine: false,
         }
     }
 

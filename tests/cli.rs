@@ -84,6 +84,7 @@ async fn status_json_follows_the_contract() {
             "expiry",
             "inherited",
             "kind",
+            "mine",
             "owner",
             "owner_id",
             "root",

@@ -12,6 +12,7 @@ pub mod nextcloud;
 pub mod webdav;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use futures_util::future::BoxFuture;
@@ -24,7 +25,7 @@ use url::Url;
 use crate::config::{PasswordSource, ServerConfig};
 use crate::error::{Error, Result};
 use crate::http::{HttpClient, Reply, headers};
-use crate::model::{FileEntry, ServerKind};
+use crate::model::{Capabilities, FileEntry, Lock, LockScope, ServerKind};
 use crate::secrets::{Secret, SecretStore};
 
 /// A server Lockwatch can read lock state from.
@@ -41,6 +42,86 @@ pub trait LockSource: Send + Sync {
         watch: &'a [String],
         now: DateTime<Utc>,
     ) -> BoxFuture<'a, Result<Vec<FileEntry>>>;
+
+    /// Takes a lock on the file at `path`. Success means the server said yes; callers re-read the state
+    /// to learn what is really true.
+    fn lock<'a>(&'a self, path: &'a str, request: &'a LockRequest) -> BoxFuture<'a, Result<Taken>>;
+
+    /// Extends a lock this user holds (`token` as stored when it was taken, when the protocol has one).
+    fn refresh<'a>(
+        &'a self,
+        path: &'a str,
+        token: Option<&'a str>,
+        timeout: Duration,
+    ) -> BoxFuture<'a, Result<()>>;
+
+    /// Releases a lock this user holds.
+    fn unlock<'a>(&'a self, path: &'a str, token: Option<&'a str>) -> BoxFuture<'a, Result<()>>;
+
+    /// Releases someone else's lock `lock` on `path`, where the server permits it.
+    fn force_unlock<'a>(&'a self, path: &'a str, lock: &'a Lock) -> BoxFuture<'a, Result<()>>;
+
+    /// What the server supports, probed with read-only requests.
+    fn capabilities(&self) -> BoxFuture<'_, Result<Capabilities>>;
+}
+
+/// What to ask for when taking a lock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockRequest {
+    /// Exclusive (the default) or shared.
+    pub scope: LockScope,
+    /// How long the lock should last before it must be refreshed.
+    pub timeout: Duration,
+    /// Who the lock is for, as others will see it: an e-mail address or a name.
+    pub owner: String,
+}
+
+/// A lock the server granted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Taken {
+    /// The lock token, when the protocol has one (needed to refresh and release it).
+    pub token: Option<String>,
+}
+
+/// Default lock timeout: 30 minutes.
+pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+
+/// Maps the status of a failed lock action to an error. `what` names the file; `doing` the action
+/// ("locking", "unlocking", ...), for messages.
+pub(crate) fn action_error(http: &HttpClient, reply: &Reply, what: &str, doing: &str) -> Error {
+    match reply.status.as_u16() {
+        401 => status_error(http, reply.status, reply, what),
+        403 => Error::Forbidden {
+            what: format!("{doing} {what}"),
+        },
+        404 | 410 => Error::NotFound {
+            what: what.to_owned(),
+        },
+        405 | 501 => Error::Unsupported {
+            detail: format!(
+                "this server does not support locking (HTTP {} to {doing} {what})",
+                reply.status.as_u16()
+            ),
+        },
+        409 => Error::Conflict {
+            detail: format!(
+                "the server refused {doing} {what} (HTTP 409): the lock token does not match this file, so the lock has probably expired or been released"
+            ),
+        },
+        412 => Error::Conflict {
+            detail: format!(
+                "the server refused {doing} {what} (HTTP 412): the lock is not held (any more)"
+            ),
+        },
+        423 => Error::Locked {
+            what: what.to_owned(),
+            detail: String::new(),
+        },
+        code => Error::Status {
+            status: code,
+            detail: format!("while {doing} {what}: {}", reply.excerpt()),
+        },
+    }
 }
 
 /// Characters escaped in one path segment (RFC 3986 `pchar` minus what servers handle poorly).

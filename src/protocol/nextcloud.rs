@@ -17,12 +17,20 @@ use serde::Deserialize;
 use url::Url;
 
 use super::multistatus::{NcProps, Prop, Response};
-use super::webdav::{CONCURRENCY, fetch, is_folder, response_error, to_lock};
-use super::{LockSource, propfind_body, resource_url, status_error};
+use std::time::Duration;
+
+use super::webdav::{CONCURRENCY, fetch, is_folder, method, response_error, to_lock};
+use super::{
+    LockRequest, LockSource, Taken, action_error, dav_classes, propfind_body, resource_url,
+    status_error,
+};
 use crate::config::ServerConfig;
-use crate::error::{ErrorInfo, Result};
+use crate::error::{Error, ErrorInfo, Result};
 use crate::http::{HttpClient, headers};
-use crate::model::{Expiry, FileEntry, FileState, Lock, LockKind, LockScope, ServerKind};
+use crate::model::{
+    Ability, Capabilities as ServerCapabilities, Expiry, FileEntry, FileState, Lock, LockKind,
+    LockScope, ServerKind,
+};
 use crate::secrets::redact_url;
 
 /// The properties asked of Nextcloud: the WebDAV ones plus `oc:fileid` and every `nc:lock*` property
@@ -141,10 +149,11 @@ impl Nextcloud {
             Prop::Found(flag) => {
                 let locked = matches!(flag.trim(), "1" | "true");
                 if locked {
-                    (
-                        FileState::Locked,
-                        vec![nc_lock(&response.props.nc, &response.href)],
-                    )
+                    let mut lock = nc_lock(&response.props.nc, &response.href);
+                    lock.mine = lock.kind != LockKind::App
+                        && lock.owner_id.is_some()
+                        && lock.owner_id.as_deref() == self.http.user();
+                    (FileState::Locked, vec![lock])
                 } else {
                     (FileState::Unlocked, Vec::new())
                 }
@@ -224,6 +233,146 @@ impl LockSource for Nextcloud {
             Ok(files)
         })
     }
+
+    fn lock<'a>(
+        &'a self,
+        path: &'a str,
+        _request: &'a LockRequest,
+    ) -> BoxFuture<'a, Result<Taken>> {
+        // A user lock (`X-User-Lock`) shows the person, not a token. Its scope is always exclusive and its
+        // timeout is the server's setting: files_lock takes neither from the request.
+        Box::pin(async move {
+            let reply = self.user_lock_request(b"LOCK", path).await?;
+            match reply.status.as_u16() {
+                200 | 201 => Ok(Taken {
+                    token: user_lock_token(&reply.body),
+                }),
+                _ => Err(action_error(&self.http, &reply, path, "locking")),
+            }
+        })
+    }
+
+    fn refresh<'a>(
+        &'a self,
+        path: &'a str,
+        _token: Option<&'a str>,
+        _timeout: Duration,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            let reply = self.user_lock_request(b"LOCK", path).await?;
+            match reply.status.as_u16() {
+                200 | 201 => Ok(()),
+                _ => Err(action_error(
+                    &self.http,
+                    &reply,
+                    path,
+                    "refreshing the lock on",
+                )),
+            }
+        })
+    }
+
+    fn unlock<'a>(&'a self, path: &'a str, _token: Option<&'a str>) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            let reply = self.user_lock_request(b"UNLOCK", path).await?;
+            match reply.status.as_u16() {
+                200 | 204 => Ok(()),
+                423 => Err(Error::Forbidden {
+                    what: format!("unlocking {path}: the lock is not yours"),
+                }),
+                _ => Err(action_error(&self.http, &reply, path, "unlocking")),
+            }
+        })
+    }
+
+    fn force_unlock<'a>(&'a self, path: &'a str, lock: &'a Lock) -> BoxFuture<'a, Result<()>> {
+        // The user-lock route works for the lock owner and for the owner of the file (on their own storage);
+        // token locks can also be released by presenting their token.
+        Box::pin(async move {
+            let reply = self.user_lock_request(b"UNLOCK", path).await?;
+            if matches!(reply.status.as_u16(), 200 | 204) {
+                return Ok(());
+            }
+            if matches!(reply.status.as_u16(), 403 | 423)
+                && let Some(token) = lock.token.as_deref()
+            {
+                let header = format!("<{token}>");
+                let url = resource_url(&self.base, path);
+                let token_reply = self
+                    .http
+                    .send(
+                        method(b"UNLOCK")?,
+                        url,
+                        headers([("Lock-Token", header.as_str())]),
+                        None,
+                    )
+                    .await?;
+                if matches!(token_reply.status.as_u16(), 200 | 204) {
+                    return Ok(());
+                }
+            }
+            match reply.status.as_u16() {
+                403 | 423 => Err(Error::Forbidden {
+                    what: format!(
+                        "releasing {}'s lock on {path}: Nextcloud lets only the lock's owner or the file's owner release it (an administrator can, with `occ files:lock`)",
+                        lock.owner.as_deref().unwrap_or("another user")
+                    ),
+                }),
+                _ => Err(action_error(
+                    &self.http,
+                    &reply,
+                    path,
+                    "releasing the lock on",
+                )),
+            }
+        })
+    }
+
+    fn capabilities(&self) -> BoxFuture<'_, Result<ServerCapabilities>> {
+        Box::pin(async move {
+            let caps = match instance_root(&self.base) {
+                Some(root) => capabilities(&self.http, &root).await?.unwrap_or_default(),
+                None => Capabilities::default(),
+            };
+            let reply = self
+                .http
+                .send(Method::OPTIONS, self.base.clone(), HeaderMap::new(), None)
+                .await?;
+            Ok(ServerCapabilities {
+                server: self.name.clone(),
+                kind: ServerKind::Nextcloud,
+                dav_class2: dav_classes(&reply.headers).iter().any(|c| c == "2"),
+                scopes: vec![LockScope::Exclusive],
+                reports_locks: caps.locking.is_some(),
+                exposes_tokens: Ability::Yes,
+                can_force_unlock: Ability::Unknown,
+                nextcloud_locking: caps.locking,
+                lock_type_feature: caps.lock_type_feature,
+            })
+        })
+    }
+}
+
+impl Nextcloud {
+    async fn user_lock_request(
+        &self,
+        name: &'static [u8],
+        path: &str,
+    ) -> Result<crate::http::Reply> {
+        let url = resource_url(&self.base, path);
+        self.http
+            .send(method(name)?, url, headers([("X-User-Lock", "1")]), None)
+            .await
+    }
+}
+
+/// The `nc:lock-token` in the `d:prop` body of an `X-User-Lock` answer, when present.
+fn user_lock_token(body: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(body).ok()?;
+    let start = text.find("lock-token>")? + "lock-token>".len();
+    let end = start + text[start..].find('<')?;
+    let token = text[start..end].trim();
+    (!token.is_empty()).then(|| token.to_owned())
 }
 
 /// The model of a files_lock lock from its `nc:` properties.
@@ -270,6 +419,7 @@ fn nc_lock(nc: &NcProps, href: &str) -> Lock {
         expiry,
         timeout: timeout_raw,
         inherited: false,
+        mine: false,
     }
 }
 

@@ -17,11 +17,21 @@ use futures_util::{StreamExt, stream};
 use url::Url;
 
 use super::multistatus::{self, ActiveLock, Prop, Response};
-use super::{LockSource, propfind, propfind_body, relative_path, resource_url, same_path};
+use std::time::Duration;
+
+use reqwest::Method;
+use reqwest::header::HeaderMap;
+
+use super::{
+    LockRequest, LockSource, Taken, action_error, dav_classes, propfind, propfind_body,
+    relative_path, resource_url, same_path, status_error,
+};
 use crate::config::ServerConfig;
 use crate::error::{Error, ErrorInfo, Result};
-use crate::http::HttpClient;
-use crate::model::{Expiry, FileEntry, FileState, Lock, LockKind, LockScope, ServerKind};
+use crate::http::{HttpClient, headers};
+use crate::model::{
+    Ability, Capabilities, Expiry, FileEntry, FileState, Lock, LockKind, LockScope, ServerKind,
+};
 use crate::secrets::redact_url;
 
 /// The properties asked of plain WebDAV servers.
@@ -133,9 +143,161 @@ impl LockSource for WebDav {
             Ok(files)
         })
     }
+
+    fn lock<'a>(&'a self, path: &'a str, request: &'a LockRequest) -> BoxFuture<'a, Result<Taken>> {
+        Box::pin(async move {
+            if request.scope == LockScope::Shared {
+                self.check_offers_shared(path).await?;
+            }
+            let url = resource_url(&self.base, path);
+            let timeout = format!("Second-{}", request.timeout.as_secs().max(1));
+            let hdrs = headers([
+                ("Timeout", timeout.as_str()),
+                ("Depth", "0"),
+                ("Content-Type", "application/xml; charset=utf-8"),
+            ]);
+            let reply = self
+                .http
+                .send(method(b"LOCK")?, url, hdrs, Some(lockinfo(request)))
+                .await?;
+            if !matches!(reply.status.as_u16(), 200 | 201) {
+                return Err(action_error(&self.http, &reply, path, "locking"));
+            }
+            Ok(Taken {
+                token: lock_token_header(&reply.headers),
+            })
+        })
+    }
+
+    fn refresh<'a>(
+        &'a self,
+        path: &'a str,
+        token: Option<&'a str>,
+        timeout: Duration,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            let token = token.ok_or_else(no_token)?;
+            let url = resource_url(&self.base, path);
+            let condition = format!("(<{token}>)");
+            let timeout = format!("Second-{}", timeout.as_secs().max(1));
+            let hdrs = headers([("If", condition.as_str()), ("Timeout", timeout.as_str())]);
+            let reply = self.http.send(method(b"LOCK")?, url, hdrs, None).await?;
+            match reply.status.as_u16() {
+                200 | 201 | 204 => Ok(()),
+                _ => Err(action_error(
+                    &self.http,
+                    &reply,
+                    path,
+                    "refreshing the lock on",
+                )),
+            }
+        })
+    }
+
+    fn unlock<'a>(&'a self, path: &'a str, token: Option<&'a str>) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            let token = token.ok_or_else(no_token)?;
+            self.send_unlock(resource_url(&self.base, path), path, token, "unlocking")
+                .await
+        })
+    }
+
+    fn force_unlock<'a>(&'a self, path: &'a str, lock: &'a Lock) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            let Some(token) = lock.token.as_deref() else {
+                return Err(Error::Unsupported {
+                    detail: "this server does not reveal lock tokens, so another user's lock cannot be released from here; ask the holder, or the server's administrator".into(),
+                });
+            };
+            // UNLOCK goes to the lock's root when the server names it (a folder for inherited locks):
+            // some servers accept only the root, and every server accepts it.
+            let url = lock
+                .root
+                .as_deref()
+                .and_then(|root| self.base.join(root).ok())
+                .filter(|root| root.origin() == self.base.origin())
+                .unwrap_or_else(|| resource_url(&self.base, path));
+            self.send_unlock(url, path, token, "releasing the lock on")
+                .await
+        })
+    }
+
+    fn capabilities(&self) -> BoxFuture<'_, Result<Capabilities>> {
+        Box::pin(async move {
+            let reply = self
+                .http
+                .send(Method::OPTIONS, self.base.clone(), HeaderMap::new(), None)
+                .await?;
+            if matches!(reply.status.as_u16(), 401 | 403) {
+                return Err(status_error(
+                    &self.http,
+                    reply.status,
+                    &reply,
+                    "the server URL",
+                ));
+            }
+            let dav_class2 = dav_classes(&reply.headers).iter().any(|c| c == "2");
+            let reply = propfind(
+                &self.http,
+                self.base.clone(),
+                "0",
+                propfind_body(PROPS),
+                "the server folder",
+            )
+            .await?;
+            let responses = parse(&reply.body)?;
+            let props = responses
+                .first()
+                .map(|r| r.props.clone())
+                .unwrap_or_default();
+            Ok(Capabilities {
+                server: self.name.clone(),
+                kind: ServerKind::Webdav,
+                dav_class2,
+                scopes: props.supportedlock.found().cloned().unwrap_or_default(),
+                reports_locks: props.lockdiscovery.found().is_some()
+                    || reports_no_lock_props(&props),
+                exposes_tokens: Ability::Unknown,
+                can_force_unlock: Ability::Unknown,
+                nextcloud_locking: None,
+                lock_type_feature: false,
+            })
+        })
+    }
 }
 
 impl WebDav {
+    /// Refuses a shared lock up front when the file's `supportedlock` lists only exclusive locks (a server
+    /// that does not say is asked anyway).
+    async fn check_offers_shared(&self, path: &str) -> Result<()> {
+        let url = resource_url(&self.base, path);
+        let reply = propfind(&self.http, url, "0", propfind_body(PROPS), path).await?;
+        let responses = parse(&reply.body)?;
+        let scopes = responses
+            .first()
+            .and_then(|r| r.props.supportedlock.found().cloned());
+        match scopes {
+            Some(scopes) if !scopes.is_empty() && !scopes.contains(&LockScope::Shared) => {
+                Err(Error::Unsupported {
+                    detail: format!(
+                        "this server offers only exclusive locks on {path}, not shared ones"
+                    ),
+                })
+            }
+            _ => Ok(()),
+        }
+    }
+
+    async fn send_unlock(&self, url: Url, path: &str, token: &str, doing: &str) -> Result<()> {
+        let header = format!("<{token}>");
+        let hdrs = headers([("Lock-Token", header.as_str())]);
+        let reply = self.http.send(method(b"UNLOCK")?, url, hdrs, None).await?;
+        match reply.status.as_u16() {
+            200 | 204 => Ok(()),
+            _ => Err(action_error(&self.http, &reply, path, doing)),
+        }
+    }
+
     fn entry(
         &self,
         path: &str,
@@ -194,6 +356,53 @@ impl WebDav {
             etag: response.props.etag.found().cloned(),
         }
     }
+}
+
+/// An HTTP method from its name (WebDAV methods are not among reqwest's constants).
+pub(crate) fn method(name: &'static [u8]) -> Result<Method> {
+    Method::from_bytes(name).map_err(|_| Error::Malformed {
+        detail: "invalid method name".into(),
+    })
+}
+
+fn no_token() -> Error {
+    Error::Conflict {
+        detail: "Lockwatch has no token for this lock (it was not taken through Lockwatch on this computer); use --force to release another user's lock".into(),
+    }
+}
+
+/// The token in a `Lock-Token: <uri>` header.
+pub(crate) fn lock_token_header(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get("lock-token")
+        .and_then(|v| v.to_str().ok())
+        .map(|v| unwrap_angle(v).to_owned())
+        .filter(|v| !v.is_empty())
+}
+
+/// The `lockinfo` body of a LOCK request. The owner is an e-mail address as a `mailto:` href, or text.
+pub(crate) fn lockinfo(request: &LockRequest) -> bytes::Bytes {
+    let scope = match request.scope {
+        LockScope::Exclusive => "exclusive",
+        LockScope::Shared => "shared",
+    };
+    let owner = request.owner.trim();
+    let owner_xml = if owner.contains('@') && !owner.contains(char::is_whitespace) {
+        format!(
+            "<D:href>mailto:{}</D:href>",
+            quick_xml::escape::escape(owner.trim_start_matches("mailto:"))
+        )
+    } else {
+        quick_xml::escape::escape(owner).into_owned()
+    };
+    bytes::Bytes::from(format!(
+        r#"<?xml version="1.0" encoding="utf-8"?><D:lockinfo xmlns:D="DAV:"><D:lockscope><D:{scope}/></D:lockscope><D:locktype><D:write/></D:locktype><D:owner>{owner_xml}</D:owner></D:lockinfo>"#
+    ))
+}
+
+fn reports_no_lock_props(props: &multistatus::Props) -> bool {
+    matches!(props.lockdiscovery, Prop::Failed(_))
+        && props.supportedlock.found().is_some_and(|s| !s.is_empty())
 }
 
 /// Whether a resource without a readable `lockdiscovery` is nevertheless known to be unlocked.
@@ -402,6 +611,7 @@ pub(crate) fn to_lock(active: &ActiveLock, inherited: bool, now: DateTime<Utc>) 
         expiry,
         timeout: active.timeout.clone(),
         inherited,
+        mine: false,
     }
 }
 
