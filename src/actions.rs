@@ -217,8 +217,10 @@ async fn lock(
             )
         }
         Err(err) => {
+            // WOPI's own message already names the session, the editor guess and the host's reason.
             let err = if matches!(err.kind(), ErrorKind::Locked | ErrorKind::Server)
                 && others_hold(&file)
+                && source.kind() != ServerKind::Wopi
             {
                 // 423, or the 500 some Nextcloud versions answer for the same conflict: say who has it.
                 Error::Locked {
@@ -511,10 +513,14 @@ fn file_name(path: &str) -> &str {
 fn holders<'l>(locks: impl Iterator<Item = &'l Lock>) -> String {
     let mut names: Vec<String> = Vec::new();
     for lock in locks {
-        let name = lock
-            .owner
-            .clone()
-            .unwrap_or_else(|| "an unnamed user".to_owned());
+        let name = match (&lock.owner, lock.kind) {
+            (Some(owner), _) => owner.clone(),
+            (None, crate::model::LockKind::Wopi) => format!(
+                "another session ({})",
+                lock.editor.as_deref().unwrap_or("editor unknown")
+            ),
+            (None, _) => "an unnamed user".to_owned(),
+        };
         if !names.contains(&name) {
             names.push(name);
         }

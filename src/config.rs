@@ -8,6 +8,7 @@
 //! This module parses and validates; it does not write. Editing the file (`want` / `unwant`) belongs to a
 //! later, comment-preserving writer.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -120,6 +121,22 @@ pub struct ServerConfig {
     pub timeout: Duration,
     /// Extra CA certificate (PEM) to trust for this server, in addition to the system roots.
     pub ca_file: Option<PathBuf>,
+    /// WOPI servers: where each watched file id's access token comes from.
+    pub access_tokens: BTreeMap<String, TokenSource>,
+}
+
+/// Where a WOPI file's access token comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenSource {
+    /// Read from this environment variable when the config was loaded.
+    Env {
+        /// The variable's name (safe to show).
+        var: String,
+        /// Its value.
+        value: Secret,
+    },
+    /// Looked up in the OS keyring: under `server/file id`, else under the server's name.
+    Keyring,
 }
 
 impl ServerConfig {
@@ -181,11 +198,27 @@ struct RawServer {
     username: Option<Spanned<String>>,
     password_env: Option<Spanned<String>>,
     #[serde(default)]
-    watch: Vec<Spanned<String>>,
+    watch: Vec<Spanned<RawWatch>>,
     #[serde(default)]
     wanted: Vec<Spanned<String>>,
     timeout_secs: Option<Spanned<i64>>,
     ca_file: Option<Spanned<String>>,
+    access_token_env: Option<Spanned<String>>,
+}
+
+/// A watch entry: a path, or (WOPI) a file id with its own token variable.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawWatch {
+    Path(String),
+    File(RawWopiFile),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWopiFile {
+    id: String,
+    access_token_env: Option<String>,
 }
 
 fn default_kind() -> KindSetting {
@@ -319,7 +352,36 @@ impl Config {
                 (None, None) => PasswordSource::Anonymous,
             };
 
-            let watch = normalise_paths(&raw.watch, "watch", index, &at)?;
+            let (watch, access_tokens) = if raw.kind == KindSetting::Wopi {
+                wopi_files(&raw, index, &at, env)?
+            } else {
+                let mut paths = Vec::new();
+                for (i, entry) in raw.watch.iter().enumerate() {
+                    match entry.get_ref() {
+                        RawWatch::Path(path) => {
+                            paths.push(Spanned::new(entry.span(), path.clone()))
+                        }
+                        RawWatch::File(_) => {
+                            return Err(at(
+                                entry.span(),
+                                Some(format!("servers[{index}].watch[{i}]")),
+                                "a table entry ({ id = …, access_token_env = … }) is only for kind = \"wopi\"; give a path".into(),
+                            ));
+                        }
+                    }
+                }
+                if let Some(var) = &raw.access_token_env {
+                    return Err(at(
+                        var.span(),
+                        key("access_token_env"),
+                        "is only for kind = \"wopi\"".into(),
+                    ));
+                }
+                (
+                    normalise_paths(&paths, "watch", index, &at)?,
+                    BTreeMap::new(),
+                )
+            };
             let wanted = normalise_paths(&raw.wanted, "wanted", index, &at)?;
             if let Some(folder) = wanted
                 .iter()
@@ -357,6 +419,7 @@ impl Config {
                 wanted,
                 timeout,
                 ca_file,
+                access_tokens,
             });
         }
 
@@ -385,6 +448,81 @@ impl Config {
     pub fn server(&self, name: &str) -> Option<&ServerConfig> {
         self.servers.iter().find(|s| s.name == name)
     }
+}
+
+/// The file ids of a WOPI server and where each one's access token comes from: its own
+/// `access_token_env`, else the server's, else the keyring.
+fn wopi_files(
+    raw: &RawServer,
+    index: usize,
+    at: &At<'_>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(Vec<String>, BTreeMap<String, TokenSource>), ConfigError> {
+    let from_env = |var: &Spanned<String>, key: String| -> Result<TokenSource, ConfigError> {
+        let value = env(var.get_ref()).ok_or_else(|| {
+            at(
+                var.span(),
+                Some(key),
+                format!(
+                    "the environment variable {} is not set; set it to the access token, or remove it to use the OS keyring",
+                    var.get_ref()
+                ),
+            )
+        })?;
+        Ok(TokenSource::Env {
+            var: var.get_ref().clone(),
+            value: Secret::new(value),
+        })
+    };
+    let server_token = match &raw.access_token_env {
+        Some(var) => Some(from_env(var, format!("servers[{index}].access_token_env"))?),
+        None => None,
+    };
+    let mut ids = Vec::new();
+    let mut tokens = BTreeMap::new();
+    for (i, entry) in raw.watch.iter().enumerate() {
+        let key = format!("servers[{index}].watch[{i}]");
+        let (id, source) = match entry.get_ref() {
+            RawWatch::Path(id) => (id.trim().to_owned(), None),
+            RawWatch::File(file) => {
+                let source = match &file.access_token_env {
+                    Some(var) => Some(from_env(
+                        &Spanned::new(entry.span(), var.clone()),
+                        format!("{key}.access_token_env"),
+                    )?),
+                    None => None,
+                };
+                (file.id.trim().to_owned(), source)
+            }
+        };
+        if id.is_empty()
+            || id.contains('/')
+            || id.chars().any(|c| c.is_control() || c.is_whitespace())
+        {
+            return Err(at(
+                entry.span(),
+                Some(key),
+                format!("\"{id}\" is not a WOPI file id (no spaces or slashes)"),
+            ));
+        }
+        let source = source
+            .or_else(|| server_token.clone())
+            .unwrap_or(TokenSource::Keyring);
+        if !ids.contains(&id) {
+            ids.push(id.clone());
+        }
+        tokens.insert(id, source);
+    }
+    for (i, wanted) in raw.wanted.iter().enumerate() {
+        if !tokens.contains_key(wanted.get_ref().trim()) {
+            return Err(at(
+                wanted.span(),
+                Some(format!("servers[{index}].wanted[{i}]")),
+                format!("\"{}\" is not among the watched file ids", wanted.get_ref()),
+            ));
+        }
+    }
+    Ok((ids, tokens))
 }
 
 fn positive(v: &Spanned<i64>) -> Option<u64> {

@@ -226,6 +226,7 @@ mod tests {
         FileEntry {
             server: "s".into(),
             path: path.into(),
+            name: None,
             url: String::new(),
             state,
             locks: tokens

@@ -102,6 +102,10 @@ pub enum Expiry {
     Never,
     /// The server gave no usable timeout.
     Unknown,
+    /// The lock ends no later than `expires_at` (WOPI: 30 minutes after the editor's last refresh, which
+    /// a watcher cannot see), and may be refreshed before then.
+    #[serde(rename = "at_most")]
+    AtMost,
 }
 
 /// One lock that applies to a file.
@@ -144,8 +148,11 @@ pub struct Lock {
 pub struct FileEntry {
     /// Name of the server in the config.
     pub server: String,
-    /// Path relative to the server URL, decoded (folders end with `/`).
+    /// Path relative to the server URL, decoded (folders end with `/`); for WOPI, the file id.
     pub path: String,
+    /// The file's name where the path does not show it (WOPI's `BaseFileName`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub name: Option<String>,
     /// Full URL of the file (without credentials or tokens).
     pub url: String,
     /// Summary state.
@@ -167,6 +174,7 @@ impl FileEntry {
         FileEntry {
             server: server.to_owned(),
             path: path.to_owned(),
+            name: None,
             url: url.to_owned(),
             state: FileState::Error,
             locks: Vec::new(),
@@ -176,8 +184,11 @@ impl FileEntry {
         }
     }
 
-    /// The file's display name: the last path segment.
+    /// The file's display name: the server-given name, else the last path segment.
     pub fn name(&self) -> &str {
+        if let Some(name) = &self.name {
+            return name;
+        }
         let trimmed = self.path.trim_end_matches('/');
         trimmed.rsplit('/').next().unwrap_or(trimmed)
     }

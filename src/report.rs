@@ -26,8 +26,12 @@ pub fn render(report: &StatusReport, now: DateTime<Utc>, width: u16) -> String {
         .set_header(["File", "Server", "State", "Holder", "Editor", "Expires"]);
     for file in &report.files {
         let want = if file.wanted { " ★" } else { "" };
+        let shown = match &file.name {
+            Some(name) => format!("{} [{}]", safe(name, CELL_MAX), safe(&file.path, 24)),
+            None => safe(&file.path, CELL_MAX),
+        };
         table.add_row([
-            format!("{}{want}", safe(&file.path, CELL_MAX)),
+            format!("{shown}{want}"),
             safe(&file.server, 24),
             state_text(file),
             holders(file),
@@ -134,8 +138,17 @@ fn expiry_text(locks: &[Lock], now: DateTime<Utc>) -> String {
     if locks.is_empty() {
         return String::new();
     }
-    if let Some(at) = locks.iter().filter_map(|l| l.expires_at).min() {
-        return format!("{} ({})", local_time(at, now), relative(at, now));
+    if let Some(soonest) = locks
+        .iter()
+        .filter(|l| l.expires_at.is_some())
+        .min_by_key(|l| l.expires_at)
+    {
+        let at = soonest.expires_at.unwrap_or(now);
+        return if soonest.expiry == Expiry::AtMost {
+            format!("by {} at the latest", local_time(at, now))
+        } else {
+            format!("{} ({})", local_time(at, now), relative(at, now))
+        };
     }
     if locks.iter().all(|l| l.expiry == Expiry::Never) {
         "never".to_owned()
@@ -328,6 +341,7 @@ mod tests {
                 FileEntry {
                     server: "x".into(),
                     path: "evil\u{202E}gpj.exe\u{1b}[2J".into(),
+                    name: None,
                     url: "http://h/".into(),
                     state: FileState::Locked,
                     locks: vec![lock(

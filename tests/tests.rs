@@ -10,3 +10,4 @@ mod emulator;
 mod nextcloud;
 mod support;
 mod webdav;
+mod wopi;

@@ -10,6 +10,7 @@
 pub mod multistatus;
 pub mod nextcloud;
 pub mod webdav;
+pub mod wopi;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -319,6 +320,7 @@ pub fn dav_classes(headers: &HeaderMap) -> Vec<String> {
 pub struct Server {
     config: ServerConfig,
     http: HttpClient,
+    secrets: Arc<dyn SecretStore>,
     source: OnceCell<Arc<dyn LockSource>>,
 }
 
@@ -336,12 +338,13 @@ impl Server {
         let password = match &config.password {
             PasswordSource::Anonymous => None,
             PasswordSource::Env { value, .. } => Some(value.clone()),
-            PasswordSource::Keyring => Some(keyring_password(&config.name, secrets).await?),
+            PasswordSource::Keyring => Some(keyring_password(&config.name, secrets.clone()).await?),
         };
         let http = HttpClient::new(&config, password)?;
         Ok(Server {
             config,
             http,
+            secrets,
             source: OnceCell::new(),
         })
     }
@@ -367,11 +370,14 @@ impl Server {
                         Arc::new(nextcloud::Nextcloud::new(&self.config, self.http.clone()))
                     }
                     ServerKind::Wopi => {
-                        return Err(Error::Unsupported {
-                            detail:
-                                "WOPI servers are not supported by this version of Lockwatch yet"
-                                    .into(),
-                        });
+                        let (tokens, missing) =
+                            wopi::resolve_tokens(&self.config, self.secrets.clone()).await;
+                        Arc::new(wopi::Wopi::new(
+                            &self.config,
+                            self.http.clone(),
+                            tokens,
+                            missing,
+                        ))
                     }
                 };
                 Ok(source)

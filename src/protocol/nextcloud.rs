@@ -175,6 +175,7 @@ impl Nextcloud {
         FileEntry {
             server: self.name.clone(),
             path: path.to_owned(),
+            name: None,
             url,
             state,
             locks,

@@ -348,6 +348,7 @@ impl WebDav {
         FileEntry {
             server: self.name.clone(),
             path: path.to_owned(),
+            name: None,
             url,
             state,
             locks,

@@ -74,9 +74,13 @@ const SOON_MS = 5 * 60 * 1000;
 /** The live "expires" cell: "in 12 min", "in 45 s", "expired 2 min ago — stale", "never", "unknown". */
 export function formatExpiry(lock: Pick<Lock, "expiry" | "expires_at">, now: number): ExpiryText {
   if (lock.expiry === "never") return { text: "never", tone: "never" };
-  const at = lock.expiry === "at" ? parseTime(lock.expires_at) : null;
+  const at = lock.expiry === "at" || lock.expiry === "at_most" ? parseTime(lock.expires_at) : null;
   if (at == null) return { text: "unknown", tone: "unknown" };
   const left = at - now;
+  // WOPI: the editor may refresh the lock before then, so the time is an upper bound.
+  if (lock.expiry === "at_most") {
+    return left > 0 ? { text: `within ${formatSpan(left)}`, tone: "ok" } : { text: "any moment", tone: "soon" };
+  }
   if (left > 0) return { text: `in ${formatSpan(left)}`, tone: left <= SOON_MS ? "soon" : "ok" };
   return { text: `expired ${formatSpan(-left)} ago — stale`, tone: "stale" };
 }

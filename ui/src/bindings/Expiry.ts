@@ -1,2 +1,2 @@
 // Hand-written in the exact shape ts-rs generates from the Rust engine; replace with the generated file.
-export type Expiry = "at" | "never" | "unknown";
+export type Expiry = "at" | "never" | "unknown" | "at_most";

@@ -3,4 +3,8 @@ import type { ErrorInfo } from "./ErrorInfo";
 import type { FileState } from "./FileState";
 import type { Lock } from "./Lock";
 
-export type FileEntry = { server: string, path: string, url: string, state: FileState, locks: Array<Lock>, error: ErrorInfo | null, wanted: boolean, };
+export type FileEntry = { server: string, path: string, 
+/**
+ * The file's name where the path does not show it (WOPI).
+ */
+name?: string, url: string, state: FileState, locks: Array<Lock>, error: ErrorInfo | null, wanted: boolean, };
