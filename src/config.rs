@@ -16,7 +16,7 @@ use serde::Deserialize;
 use toml::Spanned;
 use url::Url;
 
-use crate::model::ServerKind;
+use crate::model::{AskChannel, ServerKind};
 use crate::secrets::Secret;
 
 /// Default interval between two polls of a watched file.
@@ -123,6 +123,50 @@ pub struct ServerConfig {
     pub ca_file: Option<PathBuf>,
     /// WOPI servers: where each watched file id's access token comes from.
     pub access_tokens: BTreeMap<String, TokenSource>,
+    /// How to ask this server's lock holders to release a file.
+    pub ask: AskSettings,
+}
+
+/// The `[servers.ask]` table: the ways to reach lock holders on one server.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AskSettings {
+    /// Channels in order of preference; empty means every channel that applies, in the default order.
+    pub via: Vec<AskChannel>,
+    /// Where webhook requests go.
+    pub webhook: Option<Webhook>,
+    /// E-mail addresses of lock holders, by user id or owner name.
+    pub emails: BTreeMap<String, String>,
+}
+
+/// A webhook for ask-to-release messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Webhook {
+    /// The URL; a secret, since incoming-webhook URLs carry their own credentials.
+    pub url: Secret,
+    /// The JSON shape to post.
+    pub format: WebhookFormat,
+}
+
+/// The JSON posted to a webhook.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WebhookFormat {
+    /// `{"text": …}`: Slack, Mattermost and Rocket.Chat incoming webhooks.
+    Slack,
+    /// `{"text", "file", "server", "holder", "holder_id", "requester", "url"}`.
+    Generic,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAsk {
+    #[serde(default)]
+    via: Vec<AskChannel>,
+    webhook_url: Option<Spanned<String>>,
+    webhook_url_env: Option<Spanned<String>>,
+    webhook_format: Option<WebhookFormat>,
+    #[serde(default)]
+    emails: BTreeMap<String, String>,
 }
 
 /// Where a WOPI file's access token comes from.
@@ -177,7 +221,14 @@ pub struct Config {
     /// Who locks taken through Lockwatch are for (an e-mail address or a name); defaults to the
     /// server's user name.
     pub owner: Option<String>,
+    /// At most one ask-to-release request per file and holder within this time.
+    pub ask_interval: Duration,
+    /// The ask-to-release message template (`{holder}`, `{file}`, `{requester}`, `{server}`, `{link}`).
+    pub ask_message: Option<String>,
 }
+
+/// Default for `ask_interval_minutes`.
+pub const DEFAULT_ASK_INTERVAL_MINUTES: u64 = 15;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -186,6 +237,8 @@ struct RawConfig {
     #[serde(default)]
     servers: Vec<RawServer>,
     owner: Option<Spanned<String>>,
+    ask_interval_minutes: Option<Spanned<i64>>,
+    ask_message: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -204,6 +257,7 @@ struct RawServer {
     timeout_secs: Option<Spanned<i64>>,
     ca_file: Option<Spanned<String>>,
     access_token_env: Option<Spanned<String>>,
+    ask: Option<Spanned<RawAsk>>,
 }
 
 /// A watch entry: a path, or (WOPI) a file id with its own token variable.
@@ -409,6 +463,10 @@ impl Config {
             let ca_file = raw.ca_file.as_ref().map(|c| PathBuf::from(c.get_ref()));
 
             name_spans.push(raw.name.span());
+            let ask = match &raw.ask {
+                None => AskSettings::default(),
+                Some(spanned) => ask_settings(spanned, index, &at, env)?,
+            };
             servers.push(ServerConfig {
                 name,
                 kind: raw.kind,
@@ -420,6 +478,7 @@ impl Config {
                 timeout,
                 ca_file,
                 access_tokens,
+                ask,
             });
         }
 
@@ -437,10 +496,26 @@ impl Config {
             Some(owner) => Some(owner.into_inner().trim().to_owned()),
             None => None,
         };
+        let ask_interval = match &raw.ask_interval_minutes {
+            None => Duration::from_secs(DEFAULT_ASK_INTERVAL_MINUTES * 60),
+            Some(v) => match u64::try_from(*v.get_ref()) {
+                Ok(minutes) => Duration::from_secs(minutes * 60),
+                Err(_) => {
+                    return Err(at(
+                        v.span(),
+                        Some("ask_interval_minutes".into()),
+                        "must be a whole number of minutes, 0 or more".into(),
+                    ));
+                }
+            },
+        };
+        let ask_message = raw.ask_message.map(Spanned::into_inner);
         Ok(Config {
             poll_interval,
             servers,
             owner,
+            ask_interval,
+            ask_message,
         })
     }
 
@@ -523,6 +598,66 @@ fn wopi_files(
         }
     }
     Ok((ids, tokens))
+}
+
+/// Validates a `[servers.ask]` table.
+fn ask_settings(
+    spanned: &Spanned<RawAsk>,
+    index: usize,
+    at: &At<'_>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<AskSettings, ConfigError> {
+    let raw = spanned.get_ref();
+    let key = |field: &str| Some(format!("servers[{index}].ask.{field}"));
+    let url = match (&raw.webhook_url, &raw.webhook_url_env) {
+        (Some(_), Some(var)) => {
+            return Err(at(
+                var.span(),
+                key("webhook_url_env"),
+                "give either webhook_url or webhook_url_env, not both".into(),
+            ));
+        }
+        (Some(url), None) => Some((url.get_ref().clone(), url.span(), "webhook_url")),
+        (None, Some(var)) => {
+            let value = env(var.get_ref()).ok_or_else(|| {
+                at(
+                    var.span(),
+                    key("webhook_url_env"),
+                    format!("the environment variable {} is not set", var.get_ref()),
+                )
+            })?;
+            Some((value, var.span(), "webhook_url_env"))
+        }
+        (None, None) => None,
+    };
+    let webhook = match url {
+        None => None,
+        Some((url, span, field)) => {
+            let parsed = Url::parse(url.trim())
+                .ok()
+                .filter(|u| matches!(u.scheme(), "http" | "https"));
+            if parsed.is_none() {
+                // The URL itself is a secret: say what is wrong without repeating it.
+                return Err(at(span, key(field), "is not an http(s) URL".into()));
+            }
+            Some(Webhook {
+                url: Secret::new(url.trim()),
+                format: raw.webhook_format.unwrap_or(WebhookFormat::Slack),
+            })
+        }
+    };
+    if raw.via.contains(&AskChannel::Webhook) && webhook.is_none() {
+        return Err(at(
+            spanned.span(),
+            key("via"),
+            "lists \"webhook\" but no webhook_url is set".into(),
+        ));
+    }
+    Ok(AskSettings {
+        via: raw.via.clone(),
+        webhook,
+        emails: raw.emails.clone(),
+    })
 }
 
 fn positive(v: &Spanned<i64>) -> Option<u64> {

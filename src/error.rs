@@ -194,6 +194,14 @@ pub enum Error {
     /// A configuration error.
     #[error(transparent)]
     Config(#[from] ConfigError),
+    /// A webhook did not accept an ask-to-release message.
+    #[error("the webhook answered HTTP {status}{}; check its URL and the receiving app", detail_suffix(.detail))]
+    WebhookRefused {
+        /// The HTTP status code.
+        status: u16,
+        /// A short excerpt of the answer.
+        detail: String,
+    },
     /// A local I/O failure.
     #[error("{context}: {detail}")]
     Io {
@@ -245,7 +253,12 @@ impl Error {
                 ErrorKind::Protocol
             }
             Error::Unsupported { .. } => ErrorKind::Unsupported,
-            Error::Status { status, .. } if *status >= 500 => ErrorKind::Server,
+            Error::Status { status, .. } | Error::WebhookRefused { status, .. }
+                if *status >= 500 =>
+            {
+                ErrorKind::Server
+            }
+            Error::WebhookRefused { .. } => ErrorKind::Protocol,
             Error::Status { .. } => ErrorKind::Protocol,
             Error::Config(_) => ErrorKind::Config,
             Error::Keyring { .. } | Error::Io { .. } => ErrorKind::Internal,

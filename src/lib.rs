@@ -18,6 +18,7 @@
 //! [`Error`] whose [`ErrorKind`] a front end can act on and whose message a person can.
 
 pub mod actions;
+pub mod ask;
 pub mod config;
 pub mod demo;
 pub mod display;

@@ -12,9 +12,11 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use lockwatch::actions::{self, Action};
+use lockwatch::ask::{AskJournal, AskRequest};
 use lockwatch::config::{self, Config};
 use lockwatch::demo::Demo;
 use lockwatch::held::HeldLocks;
+use lockwatch::model::AskChannel;
 use lockwatch::protocol::{DEFAULT_LOCK_TIMEOUT, Server};
 use lockwatch::secrets::{KeyringStore, Secret, SecretStore};
 use lockwatch::{report, status};
@@ -98,6 +100,22 @@ enum Command {
         #[arg(long, requires = "force")]
         yes: bool,
         /// Print the file entry with an `outcome` as JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Ask the holder of a file's lock to release it (Talk, comment, e-mail or webhook)
+    Ask {
+        /// Server name from the config
+        server: String,
+        /// File path relative to the server URL (WOPI: the file id)
+        path: String,
+        /// The channel to use [default: the first one that can reach the holder]
+        #[arg(long, value_parser = parse_channel, value_name = "talk|comment|mail|webhook")]
+        via: Option<AskChannel>,
+        /// The message instead of the configured template
+        #[arg(long, value_name = "TEXT")]
+        message: Option<String>,
+        /// Print the outcome as JSON
         #[arg(long)]
         json: bool,
     },
@@ -193,6 +211,13 @@ async fn main() -> ExitCode {
             run_action(cli.config, &server, &path, action, json, yes).await
         }
         Command::Servers { json, servers } => run_servers(cli.config, json, servers).await,
+        Command::Ask {
+            server,
+            path,
+            via,
+            message,
+            json,
+        } => run_ask(cli.config, &server, &path, via, message, json).await,
     };
     match result {
         Ok(code) => code,
@@ -538,5 +563,72 @@ async fn run_servers(
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
+    })
+}
+
+fn parse_channel(text: &str) -> Result<AskChannel, String> {
+    AskChannel::ALL
+        .into_iter()
+        .find(|c| c.as_str() == text)
+        .ok_or_else(|| format!("\"{text}\" is not one of talk, comment, mail, webhook"))
+}
+
+async fn run_ask(
+    config_path: Option<PathBuf>,
+    name: &str,
+    path: &str,
+    via: Option<AskChannel>,
+    message: Option<String>,
+    json: bool,
+) -> Result<ExitCode, Usage> {
+    let path = path.trim_start_matches('/');
+    let (config, server) = match connect(config_path, name).await? {
+        Ok(connected) => connected,
+        Err(message) => {
+            eprintln!("lockwatch: {message}");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let journal = AskJournal::in_data_dir().map_err(|err| Usage(err.to_string()))?;
+    let requester = config
+        .owner
+        .clone()
+        .or_else(|| server.config().username.clone())
+        .unwrap_or_else(|| "A colleague".to_owned());
+    let request = AskRequest {
+        path,
+        via,
+        message: message.as_deref(),
+        requester: &requester,
+    };
+    let outcome =
+        lockwatch::ask::ask(&server, &config, &journal, request, chrono::Utc::now()).await;
+    if json {
+        match serde_json::to_string_pretty(&outcome) {
+            Ok(text) => println!("{text}"),
+            Err(err) => eprintln!("lockwatch: cannot encode the result: {err}"),
+        }
+    } else if outcome.ok {
+        println!("{}", lockwatch::display::safe(&outcome.message, 600));
+        if let Some(link) = &outcome.mailto {
+            println!("{link}");
+        }
+    } else {
+        eprintln!(
+            "lockwatch: {}",
+            lockwatch::display::safe(&outcome.message, 600)
+        );
+    }
+    // The mail client opens only for a person at a terminal, never for scripts.
+    if let Some(link) = &outcome.mailto
+        && std::io::stdout().is_terminal()
+        && let Err(err) = open::that_detached(link)
+    {
+        eprintln!("lockwatch: cannot open the mail client ({err}); use the link above");
+    }
+    Ok(if outcome.ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     })
 }

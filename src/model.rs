@@ -194,6 +194,40 @@ impl FileEntry {
     }
 }
 
+/// A way to ask a lock's holder to release it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AskChannel {
+    /// A Nextcloud Talk one-to-one message (private).
+    Talk,
+    /// A Nextcloud file comment mentioning the holder (visible to everyone who sees the file).
+    Comment,
+    /// An e-mail, written in the user's own mail client.
+    Mail,
+    /// A message posted to a configured webhook (Slack, Mattermost, Rocket.Chat, or generic JSON).
+    Webhook,
+}
+
+impl AskChannel {
+    /// The spelling used in the config, the CLI and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AskChannel::Talk => "talk",
+            AskChannel::Comment => "comment",
+            AskChannel::Mail => "mail",
+            AskChannel::Webhook => "webhook",
+        }
+    }
+
+    /// All channels, in the default order of preference.
+    pub const ALL: [AskChannel; 4] = [
+        AskChannel::Talk,
+        AskChannel::Comment,
+        AskChannel::Mail,
+        AskChannel::Webhook,
+    ];
+}
+
 /// A yes / no answer that may not be known yet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

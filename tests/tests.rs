@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod actions;
+mod ask;
 mod cli;
 mod emulator;
 mod nextcloud;

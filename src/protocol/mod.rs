@@ -26,7 +26,7 @@ use url::Url;
 use crate::config::{PasswordSource, ServerConfig};
 use crate::error::{Error, Result};
 use crate::http::{HttpClient, Reply, headers};
-use crate::model::{Capabilities, FileEntry, Lock, LockScope, ServerKind};
+use crate::model::{AskChannel, Capabilities, FileEntry, Lock, LockScope, ServerKind};
 use crate::secrets::{Secret, SecretStore};
 
 /// A server Lockwatch can read lock state from.
@@ -64,6 +64,28 @@ pub trait LockSource: Send + Sync {
 
     /// What the server supports, probed with read-only requests.
     fn capabilities(&self) -> BoxFuture<'_, Result<Capabilities>>;
+
+    /// The server's own ways to reach a lock holder (Nextcloud: Talk, file comments). Mail and webhooks
+    /// are not the server's business and are handled by [`crate::ask`].
+    fn ask_channels(&self) -> BoxFuture<'_, Result<Vec<AskChannel>>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
+
+    /// Sends `message` to user `holder_id` about `path` through one of [`LockSource::ask_channels`].
+    fn send_ask<'a>(
+        &'a self,
+        path: &'a str,
+        holder_id: &'a str,
+        channel: AskChannel,
+        message: &'a str,
+    ) -> BoxFuture<'a, Result<()>> {
+        let _ = (path, holder_id, message);
+        Box::pin(async move {
+            Err(Error::Unsupported {
+                detail: format!("this server offers no {} channel", channel.as_str()),
+            })
+        })
+    }
 }
 
 /// What to ask for when taking a lock.

@@ -28,8 +28,8 @@ use crate::config::ServerConfig;
 use crate::error::{Error, ErrorInfo, Result};
 use crate::http::{HttpClient, headers};
 use crate::model::{
-    Ability, Capabilities as ServerCapabilities, Expiry, FileEntry, FileState, Lock, LockKind,
-    LockScope, ServerKind,
+    Ability, AskChannel, Capabilities as ServerCapabilities, Expiry, FileEntry, FileState, Lock,
+    LockKind, LockScope, ServerKind,
 };
 use crate::secrets::redact_url;
 
@@ -59,6 +59,8 @@ pub struct Capabilities {
     pub lock_type_feature: bool,
     /// The notify_push websocket endpoint, when advertised.
     pub push_websocket: Option<String>,
+    /// The Talk app (`spreed`) is installed.
+    pub talk: bool,
 }
 
 #[derive(Deserialize)]
@@ -114,6 +116,7 @@ pub fn parse_capabilities(body: &[u8]) -> Option<Capabilities> {
         push_websocket: caps["notify_push"]["endpoints"]["websocket"]
             .as_str()
             .map(str::to_owned),
+        talk: caps["spreed"].is_object(),
     })
 }
 
@@ -352,9 +355,166 @@ impl LockSource for Nextcloud {
             })
         })
     }
+
+    fn ask_channels(&self) -> BoxFuture<'_, Result<Vec<AskChannel>>> {
+        Box::pin(async move {
+            let caps = match instance_root(&self.base) {
+                Some(root) => capabilities(&self.http, &root).await?.unwrap_or_default(),
+                None => Capabilities::default(),
+            };
+            let mut channels = Vec::new();
+            if caps.talk {
+                channels.push(AskChannel::Talk);
+            }
+            channels.push(AskChannel::Comment);
+            Ok(channels)
+        })
+    }
+
+    fn send_ask<'a>(
+        &'a self,
+        path: &'a str,
+        holder_id: &'a str,
+        channel: AskChannel,
+        message: &'a str,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            match channel {
+                AskChannel::Comment => self.comment(path, holder_id, message).await,
+                AskChannel::Talk => self.talk(holder_id, message).await,
+                other => Err(Error::Unsupported {
+                    detail: format!("Nextcloud offers no {} channel", other.as_str()),
+                }),
+            }
+        })
+    }
 }
 
 impl Nextcloud {
+    fn root(&self) -> Result<Url> {
+        instance_root(&self.base).ok_or_else(|| Error::Unsupported {
+            detail: "the server URL is not a Nextcloud WebDAV URL (…/remote.php/dav/files/USER/)"
+                .into(),
+        })
+    }
+
+    /// The file's `oc:fileid`, needed by the comments API.
+    async fn file_id(&self, path: &str) -> Result<String> {
+        let fetched = fetch(&self.http, &self.base, path, propfind_body("<oc:fileid/>")).await?;
+        fetched
+            .own
+            .and_then(|r| r.props.fileid.found().cloned())
+            .filter(|id| !id.is_empty())
+            .ok_or_else(|| Error::Malformed {
+                detail: format!("the server did not report the file id of {path}"),
+            })
+    }
+
+    /// A file comment mentioning the holder: Nextcloud notifies them.
+    async fn comment(&self, path: &str, holder_id: &str, message: &str) -> Result<()> {
+        let id = self.file_id(path).await?;
+        let url = self
+            .root()?
+            .join(&format!("remote.php/dav/comments/files/{id}"))
+            .map_err(|err| Error::Malformed {
+                detail: err.to_string(),
+            })?;
+        let body = serde_json::json!({
+            "actorType": "users",
+            "verb": "comment",
+            "message": format!("{} {message}", mention(holder_id)),
+        });
+        let reply = self
+            .http
+            .send(
+                Method::POST,
+                url,
+                headers([("Content-Type", "application/json")]),
+                Some(body.to_string().into()),
+            )
+            .await?;
+        match reply.status.as_u16() {
+            200 | 201 => Ok(()),
+            404 => Err(Error::NotFound {
+                what: format!("the comments of {path}"),
+            }),
+            _ => Err(action_error(&self.http, &reply, path, "commenting on")),
+        }
+    }
+
+    /// A Talk one-to-one message: open (or find) the conversation with the holder, then post.
+    async fn talk(&self, holder_id: &str, message: &str) -> Result<()> {
+        let root = self.root()?;
+        let ocs = |path: &str| {
+            root.join(&format!("ocs/v2.php/apps/spreed/{path}?format=json"))
+                .map_err(|err| Error::Malformed {
+                    detail: err.to_string(),
+                })
+        };
+        let hdrs = headers([
+            ("OCS-APIRequest", "true"),
+            ("Accept", "application/json"),
+            ("Content-Type", "application/json"),
+        ]);
+        let body = serde_json::json!({"roomType": 1, "invite": holder_id});
+        let reply = self
+            .http
+            .send(
+                Method::POST,
+                ocs("api/v4/room")?,
+                hdrs.clone(),
+                Some(body.to_string().into()),
+            )
+            .await?;
+        let token = match reply.status.as_u16() {
+            200 | 201 => serde_json::from_slice::<serde_json::Value>(&reply.body)
+                .ok()
+                .and_then(|v| v["ocs"]["data"]["token"].as_str().map(str::to_owned))
+                .ok_or_else(|| Error::Malformed {
+                    detail: "Talk did not return a conversation token".into(),
+                })?,
+            404 if reply.body.windows(6).any(|w| w == b"invite") => {
+                return Err(Error::NotFound {
+                    what: format!(
+                        "the Nextcloud user \"{holder_id}\" (Talk cannot start a conversation with them)"
+                    ),
+                });
+            }
+            404 => {
+                return Err(Error::Unsupported {
+                    detail: "Talk (the spreed app) is not installed on this Nextcloud".into(),
+                });
+            }
+            _ => {
+                return Err(action_error(
+                    &self.http,
+                    &reply,
+                    holder_id,
+                    "starting a Talk conversation with",
+                ));
+            }
+        };
+        let body = serde_json::json!({"message": message});
+        let reply = self
+            .http
+            .send(
+                Method::POST,
+                ocs(&format!("api/v1/chat/{token}"))?,
+                hdrs,
+                Some(body.to_string().into()),
+            )
+            .await?;
+        match reply.status.as_u16() {
+            200 | 201 => Ok(()),
+            _ => Err(action_error(
+                &self.http,
+                &reply,
+                holder_id,
+                "sending a Talk message to",
+            )),
+        }
+    }
+
     async fn user_lock_request(
         &self,
         name: &'static [u8],
@@ -364,6 +524,19 @@ impl Nextcloud {
         self.http
             .send(method(name)?, url, headers([("X-User-Lock", "1")]), None)
             .await
+    }
+}
+
+/// An `@mention` of a user id, quoted when it holds anything but letters, digits, `_`, `.` and `-`.
+pub fn mention(user_id: &str) -> String {
+    if !user_id.is_empty()
+        && user_id
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '_' | '.' | '-'))
+    {
+        format!("@{user_id}")
+    } else {
+        format!("@\"{}\"", user_id.replace('"', ""))
     }
 }
 

@@ -255,3 +255,73 @@ pub fn both(out: &Output) -> String {
         String::from_utf8_lossy(&out.stderr)
     )
 }
+
+/// A real HTTP server that records every request body and answers with a fixed status: the other end of
+/// a webhook.
+pub struct Receiver {
+    _guard: Background,
+    addr: SocketAddr,
+    bodies: Received,
+}
+
+/// What a [`Receiver`] got: each request's `Authorization` header and body.
+type Received = Arc<std::sync::Mutex<Vec<(Option<String>, Vec<u8>)>>>;
+
+impl Receiver {
+    /// Starts one that answers `status`.
+    pub fn start(status: u16) -> Receiver {
+        let bodies: Received = Arc::default();
+        let seen = bodies.clone();
+        let (guard, addr) = serve(move |req: hyper::Request<hyper::body::Incoming>| {
+            let seen = seen.clone();
+            async move {
+                use http_body_util::BodyExt;
+                let auth = req
+                    .headers()
+                    .get("authorization")
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned);
+                let body = req
+                    .into_body()
+                    .collect()
+                    .await
+                    .map(|c| c.to_bytes().to_vec())
+                    .unwrap_or_default();
+                seen.lock().unwrap().push((auth, body));
+                hyper::Response::builder()
+                    .status(status)
+                    .body(Full::new(Bytes::from_static(b"ok")))
+                    .unwrap()
+            }
+        });
+        Receiver {
+            _guard: guard,
+            addr,
+            bodies,
+        }
+    }
+
+    /// `http://127.0.0.1:PORT/hooks/T000/B000/secret`.
+    pub fn url(&self) -> String {
+        format!("http://{}/hooks/T000/B000/secret", self.addr)
+    }
+
+    /// The JSON bodies received so far.
+    pub fn bodies(&self) -> Vec<serde_json::Value> {
+        self.bodies
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(_, b)| serde_json::from_slice(b).unwrap())
+            .collect()
+    }
+
+    /// Whether any request carried an `Authorization` header.
+    pub fn saw_credentials(&self) -> bool {
+        self.bodies
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|(auth, _)| auth.is_some())
+    }
+}

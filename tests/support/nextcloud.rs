@@ -74,6 +74,33 @@ pub struct Options {
     pub conflict_status: u16,
     /// Advertise `notify_push` in the capabilities (no websocket yet); default `false`.
     pub notify_push: bool,
+    /// The Talk app (`spreed`) is installed: its capability and its room / chat endpoints exist;
+    /// default `false`.
+    pub talk: bool,
+}
+
+/// A file comment posted through `/remote.php/dav/comments/files/{fileId}`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Comment {
+    /// The commented file's id.
+    pub file_id: u64,
+    /// Who wrote it.
+    pub actor: String,
+    /// The text, mentions included.
+    pub message: String,
+}
+
+/// A Talk chat message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChatMessage {
+    /// The room's token.
+    pub room: String,
+    /// The one-to-one room's two participants, sorted.
+    pub participants: (String, String),
+    /// Who wrote it.
+    pub actor: String,
+    /// The text.
+    pub message: String,
 }
 
 impl Default for Options {
@@ -83,6 +110,7 @@ impl Default for Options {
             lock_type_feature: true,
             conflict_status: 423,
             notify_push: false,
+            talk: false,
         }
     }
 }
@@ -139,6 +167,9 @@ struct State {
     requests: Vec<Request>,
     opts: Options,
     base: String,
+    comments: Vec<Comment>,
+    rooms: Vec<((String, String), String)>,
+    chat: Vec<ChatMessage>,
 }
 
 type Shared = Arc<Mutex<State>>;
@@ -182,6 +213,9 @@ impl Nextcloud {
             requests: Vec::new(),
             opts,
             base: base.clone(),
+            comments: Vec::new(),
+            rooms: Vec::new(),
+            chat: Vec::new(),
         };
         let etag = st.new_etag();
         st.nodes.insert(
@@ -211,6 +245,21 @@ impl Nextcloud {
             shutdown: Some(tx),
             thread: Some(thread),
         }
+    }
+
+    /// Every file comment posted so far.
+    pub fn comments(&self) -> Vec<Comment> {
+        guard(&self.state).comments.clone()
+    }
+
+    /// Every Talk message posted so far.
+    pub fn chat_messages(&self) -> Vec<ChatMessage> {
+        guard(&self.state).chat.clone()
+    }
+
+    /// The file id of `path`.
+    pub fn file_id(&self, path: &str) -> u64 {
+        guard(&self.state).nodes[&norm(path)].fileid
     }
 
     /// `http://127.0.0.1:PORT`
@@ -440,6 +489,9 @@ fn route(state: &Shared, method: &str, uri: &hyper::Uri, h: &HeaderMap, body: &[
         let Some(user) = user else {
             return not_authenticated(auth.is_some());
         };
+        if let Some(id) = rest.strip_prefix("comments/files/") {
+            return st.comment(user, id.trim_end_matches('/'), method, h, body);
+        }
         return st.dav(user, rest, method, h, body);
     }
     Resp::new(404, "text/plain; charset=utf-8", "Not Found\n".into())
@@ -1030,6 +1082,11 @@ impl State {
             }
             return ocs_resp(v, json, 200, "OK", self.capabilities());
         }
+        if let Some(talk) = rest.strip_prefix("apps/spreed/")
+            && self.opts.talk
+        {
+            return self.spreed(v, json, talk, method, body, auth);
+        }
         let Some(id) = rest.strip_prefix("apps/files_lock/lock/") else {
             return ocs_resp(
                 v,
@@ -1149,6 +1206,10 @@ impl State {
             "files": files,
             "dav": {"chunking": "1.0", "public_shares_chunking": true, "bulkupload": "1.0"}
         });
+        if self.opts.talk {
+            caps["spreed"] = serde_json::json!({"features": ["audio", "video", "chat-v2", "conversation-v4", "mention-flag"],
+                "config": {"chat": {"max-length": 32000}}, "version": "21.0.0"});
+        }
         if self.opts.notify_push {
             let ws = self.base.replacen("http://", "ws://", 1);
             caps["notify_push"] = serde_json::json!({"type": ["files", "activities", "notifications"],
@@ -1157,6 +1218,131 @@ impl State {
         }
         serde_json::json!({"version": {"major": a, "minor": b, "micro": c, "string": format!("{a}.{b}.{c}"),
             "edition": "", "extendedSupport": false}, "capabilities": caps})
+    }
+
+    // ---- Comments and Talk --------------------------------------------------------------------
+
+    /// `POST /remote.php/dav/comments/files/{fileId}` (apps/dav CommentsPlugin): JSON body
+    /// `{"actorType":"users","verb":"comment","message":…}` → `201` with `Content-Location`.
+    fn comment(&mut self, user: &str, id: &str, method: &str, h: &HeaderMap, body: &[u8]) -> Resp {
+        if method != "POST" {
+            return sabre_error(
+                405,
+                "Sabre\\DAV\\Exception\\MethodNotAllowed",
+                "Method not allowed",
+                "",
+            );
+        }
+        let Some(file_id) = id
+            .parse::<u64>()
+            .ok()
+            .filter(|id| self.path_of_id(*id).is_some())
+        else {
+            return not_found(&format!("File with id {id} could not be located"));
+        };
+        if !hdr(h, "content-type").is_some_and(|c| c.starts_with("application/json")) {
+            return sabre_error(
+                415,
+                "Sabre\\DAV\\Exception\\UnsupportedMediaType",
+                "Comments need to be sent as JSON",
+                "",
+            );
+        }
+        let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) else {
+            return bad_request("Invalid JSON");
+        };
+        let message = value["message"].as_str().unwrap_or_default().to_owned();
+        if value["actorType"] != "users" || value["verb"] != "comment" || message.trim().is_empty()
+        {
+            return bad_request("Invalid comment");
+        }
+        self.comments.push(Comment {
+            file_id,
+            actor: user.to_owned(),
+            message,
+        });
+        let location = format!(
+            "/remote.php/dav/comments/files/{file_id}/{}",
+            self.comments.len()
+        );
+        Resp::new(201, "text/html; charset=UTF-8", String::new())
+            .header("Content-Location", location)
+    }
+
+    /// Talk (spreed): `POST api/v4/room {"roomType":1,"invite":…}` → `201` new / `200` existing with
+    /// `data.token`; `404` for an unknown user. `POST api/v1/chat/{token} {"message":…}` → `201`.
+    fn spreed(
+        &mut self,
+        v: u8,
+        json: bool,
+        rest: &str,
+        method: &str,
+        body: &[u8],
+        auth: Option<Result<&'static str, ()>>,
+    ) -> Resp {
+        let Some(Ok(user)) = auth else {
+            return ocs_resp(
+                v,
+                json,
+                401,
+                "Current user is not logged in",
+                serde_json::json!([]),
+            );
+        };
+        let value: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+        if rest == "api/v4/room" && method == "POST" {
+            let invite = value["invite"].as_str().unwrap_or_default().to_owned();
+            if value["roomType"] != 1 || display_name_of(&invite).is_none() || invite == user {
+                return ocs_resp(v, json, 404, "", serde_json::json!({"error": "invite"}));
+            }
+            let mut pair = [user.to_owned(), invite.clone()];
+            pair.sort();
+            let key = (pair[0].clone(), pair[1].clone());
+            if let Some((_, token)) = self.rooms.iter().find(|(k, _)| *k == key) {
+                return ocs_resp(
+                    v,
+                    json,
+                    200,
+                    "OK",
+                    serde_json::json!({"token": token, "type": 1, "name": invite}),
+                );
+            }
+            let token = format!("room{}", self.rooms.len() + 1);
+            self.rooms.push((key, token.clone()));
+            return ocs_resp(
+                v,
+                json,
+                201,
+                "Created",
+                serde_json::json!({"token": token, "type": 1, "name": invite}),
+            );
+        }
+        if let Some(token) = rest.strip_prefix("api/v1/chat/")
+            && method == "POST"
+        {
+            let Some((participants, _)) = self.rooms.iter().find(|(_, t)| t == token).cloned()
+            else {
+                return ocs_resp(v, json, 404, "", serde_json::json!([]));
+            };
+            let message = value["message"].as_str().unwrap_or_default().to_owned();
+            if message.trim().is_empty() {
+                return ocs_resp(v, json, 400, "", serde_json::json!({"error": "message"}));
+            }
+            self.chat.push(ChatMessage {
+                room: token.to_owned(),
+                participants,
+                actor: user.to_owned(),
+                message: message.clone(),
+            });
+            return ocs_resp(
+                v,
+                json,
+                201,
+                "Created",
+                serde_json::json!({"id": self.chat.len(), "actorId": user, "message": message}),
+            );
+        }
+        ocs_resp(v, json, 404, "", serde_json::json!([]))
     }
 
     // ---- WebDAV -------------------------------------------------------------------------------
@@ -1744,7 +1930,7 @@ fn param(query: &str, body: &[u8], name: &str) -> Option<String> {
 
 /// The OCS envelope (v2: HTTP status = statuscode; v1: HTTP 200 and statuscode 100 on success).
 fn ocs_resp(v: u8, json: bool, status: u16, message: &str, data: serde_json::Value) -> Resp {
-    let ok = status == 200;
+    let ok = (200..300).contains(&status);
     let (http, code) = if v == 1 {
         (
             if status == 401 { 401 } else { 200 },

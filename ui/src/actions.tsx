@@ -25,6 +25,7 @@ import {
   lockHolderName,
   parseTime,
   WOPI_HOLDER_NOTE,
+  ASK_CHANNEL_NOTE,
 } from "./text";
 
 /** "Anna", "Anna and Ben", "Anna, Ben and Chris" — holders other than you. */
@@ -130,6 +131,9 @@ export function AskDialog(
             </label>
           ))}
         </fieldset>
+        <p class="muted channel-note" aria-live="polite">
+          {ASK_CHANNEL_NOTE[via]}
+        </p>
         <label for={messageId}>Message</label>
         <textarea
           id={messageId}

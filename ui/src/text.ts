@@ -157,6 +157,14 @@ export const SERVER_KIND_LABEL: Record<ServerKind, string> = {
   wopi: "WOPI",
 };
 
+/** What the person should know about who sees a request sent through each channel. */
+export const ASK_CHANNEL_NOTE: Record<AskChannel, string> = {
+  talk: "A private one-to-one message; Nextcloud notifies them.",
+  comment: "Everyone who can see this file can read the comment; the mention notifies them.",
+  mail: "Opens a new e-mail in your mail client; nothing is sent until you send it.",
+  webhook: "Posted to your team's chat channel, where others in it can read it.",
+};
+
 export const ASK_CHANNEL_LABEL: Record<AskChannel, string> = {
   talk: "Nextcloud Talk message",
   comment: "Comment on the file",

@@ -224,6 +224,9 @@ describe("row actions", () => {
     await user.click(within(menu).getByRole("menuitem", { name: "Ask to release…" }));
     const dialog = screen.getByRole("dialog", { name: "Ask Anna Schmidt to release “Budget.xlsx”" });
     expect(within(dialog).getByRole("radio", { name: "Nextcloud Talk message" })).toBeChecked();
+    expect(dialog).toHaveTextContent("A private one-to-one message");
+    await user.click(within(dialog).getByRole("radio", { name: "Comment on the file" }));
+    expect(dialog).toHaveTextContent("Everyone who can see this file can read the comment");
     await user.click(within(dialog).getByRole("radio", { name: "Email" }));
     const text = within(dialog).getByRole("textbox", { name: "Message" });
     expect(text).toHaveValue("Hi Anna, could you close “Budget.xlsx” when you get a chance? I need to edit it. Thanks!");
