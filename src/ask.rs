@@ -226,7 +226,7 @@ pub fn offered(
         .collect()
 }
 
-/// Fills a message template. `{link}` becomes " <url>" (with a leading space) so it may end a sentence.
+/// Fills a message template. `{link}` becomes the URL with a leading space, so it may end a sentence.
 pub fn render(
     template: &str,
     holder: &str,
