@@ -208,26 +208,7 @@ impl Wopi {
             404 => Error::NotFound {
                 what: format!("WOPI file {id}"),
             },
-            409 => {
-                let current = lock_header(&reply.headers);
-                let reason = reason_header(&reply.headers);
-                match current {
-                    Some(current) => Error::Locked {
-                        what: format!("WOPI file {id}"),
-                        detail: format!(
-                            "by another session ({}){}",
-                            guess_editor(&current, id).unwrap_or("editor unknown"),
-                            reason.map(|r| format!(": {r}")).unwrap_or_default()
-                        ),
-                    },
-                    None => Error::Conflict {
-                        detail: format!(
-                            "the host refused {doing} WOPI file {id} (HTTP 409): it is not locked with that id{}",
-                            reason.map(|r| format!(" ({r})")).unwrap_or_default()
-                        ),
-                    },
-                }
-            }
+            409 => conflict_error(id, &reply.headers, doing),
             501 => Error::Unsupported {
                 detail: format!("this WOPI host does not support {doing} (HTTP 501)"),
             },
@@ -306,6 +287,34 @@ impl Wopi {
             wanted: false,
             etag: version,
         })
+    }
+}
+
+/// The error for a `409` answer to `doing` file `id`: locked by someone else when the host names the current
+/// lock; otherwise the host's `X-WOPI-LockFailureReason` when it gives one. A 409 without a lock id does not
+/// always mean "not locked": SharePoint answers `LOCK` on a checked-out file with `409`, no `X-WOPI-Lock` and
+/// `X-WOPI-LockFailureReason: ExistingCheckout` (microsoft/Office-Online-Test-Tools-and-Documentation#421).
+fn conflict_error(id: &str, headers: &HeaderMap, doing: &str) -> Error {
+    let reason = reason_header(headers);
+    match lock_header(headers) {
+        Some(current) => Error::Locked {
+            what: format!("WOPI file {id}"),
+            detail: format!(
+                "by another session ({}){}",
+                guess_editor(&current, id).unwrap_or("editor unknown"),
+                reason.map(|r| format!(": {r}")).unwrap_or_default()
+            ),
+        },
+        None => Error::Conflict {
+            detail: match reason {
+                Some(reason) => format!(
+                    "the host refused {doing} WOPI file {id} (HTTP 409) without naming a lock: {reason}"
+                ),
+                None => format!(
+                    "the host refused {doing} WOPI file {id} (HTTP 409): it is not locked with that id"
+                ),
+            },
+        },
     }
 }
 
@@ -534,6 +543,10 @@ pub(crate) async fn resolve_tokens(
     }
     (tokens, missing)
 }
+
+#[cfg(test)]
+#[path = "wopi_recorded_tests.rs"]
+mod wopi_recorded_tests;
 
 #[cfg(test)]
 mod tests {
