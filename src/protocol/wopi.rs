@@ -109,13 +109,30 @@ pub fn guess_editor(lock_id: &str, file_id: &str) -> Option<&'static str> {
     if lower.starts_with("cool-lock") || lower.starts_with("lool-lock") {
         return Some("Collabora Online (guessed from the lock id)");
     }
-    if id == file_id {
+    if id == file_id || id == onlyoffice_doc_id(file_id) {
         return Some("ONLYOFFICE (guessed from the lock id)");
     }
     if lower.starts_with("lockwatch-") {
         return Some("Lockwatch");
     }
     None
+}
+
+/// The lock id ONLYOFFICE Docs takes for file `file_id` when editing: its document key, the file id with every
+/// character outside `0-9 A-Z a-z - . _ =` replaced by `_`, cut to 240 characters (ONLYOFFICE/server,
+/// `DocService/sources/wopiClient.js` `createDocId` and `Common/sources/constants.js` `DOC_ID_*`).
+fn onlyoffice_doc_id(file_id: &str) -> String {
+    file_id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '=') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(240)
+        .collect()
 }
 
 /// A WOPI host.

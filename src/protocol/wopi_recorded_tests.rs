@@ -16,6 +16,7 @@ const SHAREPOINT_409: &str =
 
 const OFFICE: &str = "Office for the web (guessed from the lock id)";
 const COOL: &str = "Collabora Online (guessed from the lock id)";
+const ONLYOFFICE: &str = "ONLYOFFICE (guessed from the lock id)";
 
 /// A `.headers` capture: the status line, then one `Name: value` per line.
 fn parse_headers(text: &str) -> (u16, HeaderMap) {
@@ -86,6 +87,7 @@ fn recorded_lock_ids_guess_their_editor() {
         let want = match expected {
             "office" => Some(OFFICE),
             "collabora" => Some(COOL),
+            "onlyoffice" => Some(ONLYOFFICE),
             "none" => None,
             other => panic!("unknown editor {other}"),
         };
@@ -94,6 +96,20 @@ fn recorded_lock_ids_guess_their_editor() {
         seen += 1;
     }
     assert_eq!(seen, 7, "every recorded id was checked");
+}
+
+#[test]
+fn onlyoffice_lock_id_is_the_sanitised_file_id() {
+    // ONLYOFFICE Docs locks with its document key: the file id with characters outside
+    // `0-9 A-Z a-z - . _ =` turned into `_`, at most 240 characters.
+    assert_eq!(
+        guess_editor("378553_oco78dqqgihn", "378553_oco78dqqgihn"),
+        Some(ONLYOFFICE)
+    );
+    assert_eq!(guess_editor("abc_def_1", "abc!def:1"), Some(ONLYOFFICE));
+    let long = "a".repeat(300);
+    assert_eq!(guess_editor(&"a".repeat(240), &long), Some(ONLYOFFICE));
+    assert_eq!(guess_editor("abc_def", "abc-def"), None);
 }
 
 #[test]
