@@ -109,13 +109,30 @@ pub fn guess_editor(lock_id: &str, file_id: &str) -> Option<&'static str> {
     if lower.starts_with("cool-lock") || lower.starts_with("lool-lock") {
         return Some("Collabora Online (guessed from the lock id)");
     }
-    if id == file_id {
+    if id == file_id || id == onlyoffice_doc_id(file_id) {
         return Some("ONLYOFFICE (guessed from the lock id)");
     }
     if lower.starts_with("lockwatch-") {
         return Some("Lockwatch");
     }
     None
+}
+
+/// The lock id ONLYOFFICE Docs takes for file `file_id` when editing: its document key, the file id with every
+/// character outside `0-9 A-Z a-z - . _ =` replaced by `_`, cut to 240 characters (ONLYOFFICE/server,
+/// `DocService/sources/wopiClient.js` `createDocId` and `Common/sources/constants.js` `DOC_ID_*`).
+fn onlyoffice_doc_id(file_id: &str) -> String {
+    file_id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '=') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(240)
+        .collect()
 }
 
 /// A WOPI host.
@@ -208,26 +225,7 @@ impl Wopi {
             404 => Error::NotFound {
                 what: format!("WOPI file {id}"),
             },
-            409 => {
-                let current = lock_header(&reply.headers);
-                let reason = reason_header(&reply.headers);
-                match current {
-                    Some(current) => Error::Locked {
-                        what: format!("WOPI file {id}"),
-                        detail: format!(
-                            "by another session ({}){}",
-                            guess_editor(&current, id).unwrap_or("editor unknown"),
-                            reason.map(|r| format!(": {r}")).unwrap_or_default()
-                        ),
-                    },
-                    None => Error::Conflict {
-                        detail: format!(
-                            "the host refused {doing} WOPI file {id} (HTTP 409): it is not locked with that id{}",
-                            reason.map(|r| format!(" ({r})")).unwrap_or_default()
-                        ),
-                    },
-                }
-            }
+            409 => conflict_error(id, &reply.headers, doing),
             501 => Error::Unsupported {
                 detail: format!("this WOPI host does not support {doing} (HTTP 501)"),
             },
@@ -306,6 +304,34 @@ impl Wopi {
             wanted: false,
             etag: version,
         })
+    }
+}
+
+/// The error for a `409` answer to `doing` file `id`: locked by someone else when the host names the current
+/// lock; otherwise the host's `X-WOPI-LockFailureReason` when it gives one. A 409 without a lock id does not
+/// always mean "not locked": SharePoint answers `LOCK` on a checked-out file with `409`, no `X-WOPI-Lock` and
+/// `X-WOPI-LockFailureReason: ExistingCheckout` (microsoft/Office-Online-Test-Tools-and-Documentation#421).
+fn conflict_error(id: &str, headers: &HeaderMap, doing: &str) -> Error {
+    let reason = reason_header(headers);
+    match lock_header(headers) {
+        Some(current) => Error::Locked {
+            what: format!("WOPI file {id}"),
+            detail: format!(
+                "by another session ({}){}",
+                guess_editor(&current, id).unwrap_or("editor unknown"),
+                reason.map(|r| format!(": {r}")).unwrap_or_default()
+            ),
+        },
+        None => Error::Conflict {
+            detail: match reason {
+                Some(reason) => format!(
+                    "the host refused {doing} WOPI file {id} (HTTP 409) without naming a lock: {reason}"
+                ),
+                None => format!(
+                    "the host refused {doing} WOPI file {id} (HTTP 409): it is not locked with that id"
+                ),
+            },
+        },
     }
 }
 
@@ -534,6 +560,10 @@ pub(crate) async fn resolve_tokens(
     }
     (tokens, missing)
 }
+
+#[cfg(test)]
+#[path = "wopi_recorded_tests.rs"]
+mod wopi_recorded_tests;
 
 #[cfg(test)]
 mod tests {
