@@ -51,21 +51,6 @@ pub struct AskRecord {
 /// Where ask-to-release attempts are remembered (for the rate limit and the history).
 pub trait AskLog: Send + Sync {
     /// The most recent successful request for this file and holder.
-    fn last_sent(&self, server: &str, path: &str, holder_id: &str)
-    -> Result<Option<DateTime<Utc>>>;
-    /// Records an attempt.
-    fn record(&self, record: &AskRecord) -> Result<()>;
-    /// Every recorded attempt, oldest first.
-    fn all(&self) -> Result<Vec<AskRecord>>;
-}
-
-/// An in-memory log, for tests and one-off runs.
-#[derive(Debug, Default)]
-pub struct MemoryAskLog {
-    records: Mutex<Vec<AskRecord>>,
-}
-
-impl AskLog for MemoryAskLog {
     fn last_sent(
         &self,
         server: &str,
@@ -79,7 +64,19 @@ impl AskLog for MemoryAskLog {
             .map(|r| r.at)
             .max())
     }
+    /// Records an attempt.
+    fn record(&self, record: &AskRecord) -> Result<()>;
+    /// Every recorded attempt, oldest first.
+    fn all(&self) -> Result<Vec<AskRecord>>;
+}
 
+/// An in-memory log, for tests and one-off runs.
+#[derive(Debug, Default)]
+pub struct MemoryAskLog {
+    records: Mutex<Vec<AskRecord>>,
+}
+
+impl AskLog for MemoryAskLog {
     fn record(&self, record: &AskRecord) -> Result<()> {
         self.records
             .lock()
@@ -114,29 +111,11 @@ impl AskJournal {
 
     /// The journal in the user's data dir.
     pub fn in_data_dir() -> Result<AskJournal> {
-        let dir = dirs::data_dir().ok_or_else(|| Error::Io {
-            context: "cannot find the user's data directory".into(),
-            detail: "set XDG_DATA_HOME or HOME".into(),
-        })?;
-        Ok(AskJournal::at(dir.join("lockwatch").join("asks.json")))
+        Ok(AskJournal::at(crate::held::data_file("asks.json")?))
     }
 }
 
 impl AskLog for AskJournal {
-    fn last_sent(
-        &self,
-        server: &str,
-        path: &str,
-        holder_id: &str,
-    ) -> Result<Option<DateTime<Utc>>> {
-        Ok(self
-            .all()?
-            .iter()
-            .filter(|r| r.ok && r.server == server && r.path == path && r.holder_id == holder_id)
-            .map(|r| r.at)
-            .max())
-    }
-
     fn record(&self, record: &AskRecord) -> Result<()> {
         let mut records = self.all()?;
         records.push(record.clone());

@@ -57,11 +57,7 @@ impl HeldLocks {
 
     /// The store in the user's data dir.
     pub fn in_data_dir() -> Result<HeldLocks> {
-        let dir = dirs::data_dir().ok_or_else(|| Error::Io {
-            context: "cannot find the user's data directory".into(),
-            detail: "set XDG_DATA_HOME or HOME".into(),
-        })?;
-        Ok(HeldLocks::at(dir.join("lockwatch").join("held-locks.json")))
+        Ok(HeldLocks::at(data_file("held-locks.json")?))
     }
 
     /// Where the store lives.
@@ -169,6 +165,15 @@ impl HeldLocks {
             })?;
         write_atomically(&self.path, &bytes)
     }
+}
+
+/// `name` in Lockwatch's folder of the user's data dir (`$XDG_DATA_HOME/lockwatch/` on Linux).
+pub fn data_file(name: &str) -> Result<PathBuf> {
+    let dir = dirs::data_dir().ok_or_else(|| Error::Io {
+        context: "cannot find the user's data directory".into(),
+        detail: "set XDG_DATA_HOME or HOME".into(),
+    })?;
+    Ok(dir.join("lockwatch").join(name))
 }
 
 /// Replaces `path` with `bytes` so that a crash at any moment leaves either the old or the new content:

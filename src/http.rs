@@ -177,6 +177,7 @@ impl HttpClient {
             }
             let headers = response.headers().clone();
             let body = self.read_body(response, &url).await?;
+            tracing::trace!(bytes = body.len(), "body");
             return Ok(Reply {
                 status,
                 headers,

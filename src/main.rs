@@ -277,15 +277,7 @@ async fn run_status(
         }
     };
     if let Some(unknown) = servers.iter().find(|name| config.server(name).is_none()) {
-        let known: Vec<&str> = config.servers.iter().map(|s| s.name.as_str()).collect();
-        return Err(Usage(format!(
-            "no server named \"{unknown}\" in the config (configured: {})",
-            if known.is_empty() {
-                "none".to_owned()
-            } else {
-                known.join(", ")
-            }
-        )));
+        return Err(unknown_server(&config, unknown));
     }
     let secrets: Arc<dyn SecretStore> = Arc::new(KeyringStore);
     let now = chrono::Utc::now();
@@ -321,6 +313,19 @@ async fn run_status(
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The usage error for a server name that is not in the config.
+fn unknown_server(config: &Config, name: &str) -> Usage {
+    let known: Vec<&str> = config.servers.iter().map(|s| s.name.as_str()).collect();
+    Usage(format!(
+        "no server named \"{name}\" in the config (configured: {})",
+        if known.is_empty() {
+            "none".to_owned()
+        } else {
+            known.join(", ")
+        }
+    ))
 }
 
 fn terminal_width() -> u16 {
@@ -423,15 +428,7 @@ async fn connect(
         }
     };
     let Some(server) = config.server(name).cloned() else {
-        let known: Vec<&str> = config.servers.iter().map(|s| s.name.as_str()).collect();
-        return Err(Usage(format!(
-            "no server named \"{name}\" in the config (configured: {})",
-            if known.is_empty() {
-                "none".to_owned()
-            } else {
-                known.join(", ")
-            }
-        )));
+        return Err(unknown_server(&config, name));
     };
     let secrets: Arc<dyn SecretStore> = Arc::new(KeyringStore);
     Ok(Server::connect(server, secrets)

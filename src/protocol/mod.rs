@@ -197,6 +197,17 @@ pub fn relative_path(base: &Url, href: &str) -> Option<String> {
     None
 }
 
+/// The entry for a watch entry that could not be read, with the error that says why.
+pub(crate) fn unreadable(server: &str, base: &Url, entry: &str, err: &Error) -> FileEntry {
+    let url = crate::secrets::redact_url(&resource_url(base, entry));
+    FileEntry::failed(
+        server,
+        entry,
+        &url,
+        crate::error::ErrorInfo::for_server(server, err),
+    )
+}
+
 /// Whether two relative paths name the same resource, ignoring a trailing slash.
 pub fn same_path(a: &str, b: &str) -> bool {
     a.trim_end_matches('/') == b.trim_end_matches('/')

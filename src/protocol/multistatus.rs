@@ -488,15 +488,16 @@ fn collapse_whitespace(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// Merges a finished propstat into the response: found values win over failures.
+/// Merges a finished propstat into the response: found values win over failures. Values are moved, not
+/// cloned (a lock list per file adds up over a 10,000-file listing).
 fn merge(props: &mut Props, ps: PropstatBuilder) {
     let ok = ps.status.is_none_or(|s| (200..300).contains(&s));
     let failed = ps.status.unwrap_or(0);
-    fn put<T>(slot: &mut Prop<T>, new: Prop<T>, ok: bool, failed: u16) {
+    fn put<T>(slot: &mut Prop<T>, new: &mut Prop<T>, ok: bool, failed: u16) {
         match (ok, &slot) {
             (true, _) => {
                 if let Prop::Found(_) = new {
-                    *slot = new;
+                    *slot = std::mem::take(new);
                 }
             }
             (false, Prop::Found(_)) => {}
@@ -504,43 +505,25 @@ fn merge(props: &mut Props, ps: PropstatBuilder) {
         }
     }
     let PropstatBuilder {
-        props: p, names, ..
+        props: mut p,
+        names,
+        ..
     } = ps;
     for name in names {
         match name {
-            El::ResourceType => put(&mut props.collection, p.collection.clone(), ok, failed),
-            El::GetEtag => put(&mut props.etag, p.etag.clone(), ok, failed),
-            El::LockDiscovery => put(
-                &mut props.lockdiscovery,
-                p.lockdiscovery.clone(),
-                ok,
-                failed,
-            ),
-            El::SupportedLock => put(
-                &mut props.supportedlock,
-                p.supportedlock.clone(),
-                ok,
-                failed,
-            ),
-            El::FileId => put(&mut props.fileid, p.fileid.clone(), ok, failed),
-            El::NcLock => put(&mut props.nc.lock, p.nc.lock.clone(), ok, failed),
-            El::NcOwnerType => put(
-                &mut props.nc.owner_type,
-                p.nc.owner_type.clone(),
-                ok,
-                failed,
-            ),
-            El::NcOwner => put(&mut props.nc.owner, p.nc.owner.clone(), ok, failed),
-            El::NcDisplayName => put(
-                &mut props.nc.displayname,
-                p.nc.displayname.clone(),
-                ok,
-                failed,
-            ),
-            El::NcEditor => put(&mut props.nc.editor, p.nc.editor.clone(), ok, failed),
-            El::NcTime => put(&mut props.nc.time, p.nc.time.clone(), ok, failed),
-            El::NcTimeout => put(&mut props.nc.timeout, p.nc.timeout.clone(), ok, failed),
-            El::NcToken => put(&mut props.nc.token, p.nc.token.clone(), ok, failed),
+            El::ResourceType => put(&mut props.collection, &mut p.collection, ok, failed),
+            El::GetEtag => put(&mut props.etag, &mut p.etag, ok, failed),
+            El::LockDiscovery => put(&mut props.lockdiscovery, &mut p.lockdiscovery, ok, failed),
+            El::SupportedLock => put(&mut props.supportedlock, &mut p.supportedlock, ok, failed),
+            El::FileId => put(&mut props.fileid, &mut p.fileid, ok, failed),
+            El::NcLock => put(&mut props.nc.lock, &mut p.nc.lock, ok, failed),
+            El::NcOwnerType => put(&mut props.nc.owner_type, &mut p.nc.owner_type, ok, failed),
+            El::NcOwner => put(&mut props.nc.owner, &mut p.nc.owner, ok, failed),
+            El::NcDisplayName => put(&mut props.nc.displayname, &mut p.nc.displayname, ok, failed),
+            El::NcEditor => put(&mut props.nc.editor, &mut p.nc.editor, ok, failed),
+            El::NcTime => put(&mut props.nc.time, &mut p.nc.time, ok, failed),
+            El::NcTimeout => put(&mut props.nc.timeout, &mut p.nc.timeout, ok, failed),
+            El::NcToken => put(&mut props.nc.token, &mut p.nc.token, ok, failed),
             _ => {}
         }
     }

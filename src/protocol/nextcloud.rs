@@ -10,7 +10,6 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 use futures_util::future::BoxFuture;
-use futures_util::{StreamExt, stream};
 use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
 use serde::Deserialize;
@@ -19,7 +18,7 @@ use url::Url;
 use super::multistatus::{NcProps, Prop, Response};
 use std::time::Duration;
 
-use super::webdav::{CONCURRENCY, fetch, is_folder, method, response_error, to_lock};
+use super::webdav::{fetch, fetch_all, is_folder, method, response_error, to_lock};
 use super::{
     LockRequest, LockSource, Taken, action_error, dav_classes, propfind_body, resource_url,
     status_error,
@@ -201,14 +200,7 @@ impl LockSource for Nextcloud {
     ) -> BoxFuture<'a, Result<Vec<FileEntry>>> {
         Box::pin(async move {
             let body = propfind_body(PROPS);
-            let futures: Vec<_> = watch
-                .iter()
-                .map(|entry| fetch(&self.http, &self.base, entry, body.clone()))
-                .collect();
-            let fetched = stream::iter(futures)
-                .buffered(CONCURRENCY)
-                .collect::<Vec<_>>()
-                .await;
+            let fetched = fetch_all(&self.http, &self.base, watch, body).await;
             let mut files = Vec::new();
             for (entry, result) in watch.iter().zip(fetched) {
                 match result {
@@ -226,12 +218,7 @@ impl LockSource for Nextcloud {
                         }
                     }
                     Err(err) if err.is_server_wide() => return Err(err),
-                    Err(err) => files.push(FileEntry::failed(
-                        &self.name,
-                        entry,
-                        &redact_url(&resource_url(&self.base, entry)),
-                        ErrorInfo::for_server(&self.name, &err),
-                    )),
+                    Err(err) => files.push(super::unreadable(&self.name, &self.base, entry, &err)),
                 }
             }
             Ok(files)

@@ -74,10 +74,6 @@ impl LockSource for WebDav {
             let ancestors = ancestors_to_check(watch);
             // Futures are built first and then buffered: a closure inside the stream would need a
             // higher-ranked lifetime the compiler cannot prove for a boxed, Send future.
-            let entry_futures: Vec<_> = watch
-                .iter()
-                .map(|entry| fetch(&self.http, &self.base, entry, body.clone()))
-                .collect();
             let ancestor_futures: Vec<_> = ancestors
                 .iter()
                 .map(|folder| {
@@ -87,9 +83,7 @@ impl LockSource for WebDav {
                     async move { (folder, reply.await) }
                 })
                 .collect();
-            let fetch_entries = stream::iter(entry_futures)
-                .buffered(CONCURRENCY)
-                .collect::<Vec<_>>();
+            let fetch_entries = fetch_all(&self.http, &self.base, watch, body.clone());
             let fetch_ancestors = stream::iter(ancestor_futures)
                 .buffered(CONCURRENCY)
                 .collect::<Vec<_>>();
@@ -132,12 +126,7 @@ impl LockSource for WebDav {
                         }
                     }
                     Err(err) if err.is_server_wide() => return Err(err),
-                    Err(err) => files.push(FileEntry::failed(
-                        &self.name,
-                        entry,
-                        &redact_url(&resource_url(&self.base, entry)),
-                        ErrorInfo::for_server(&self.name, &err),
-                    )),
+                    Err(err) => files.push(super::unreadable(&self.name, &self.base, entry, &err)),
                 }
             }
             Ok(files)
@@ -428,6 +417,22 @@ pub(crate) struct Fetched {
     pub own: Option<Response>,
     /// A folder's members with their decoded relative paths (sub-folders end with `/`).
     pub members: Vec<(String, Response)>,
+}
+
+/// PROPFINDs every watch entry, [`CONCURRENCY`] at a time; results in watch order.
+pub(crate) async fn fetch_all(
+    http: &HttpClient,
+    base: &Url,
+    watch: &[String],
+    body: bytes::Bytes,
+) -> Vec<Result<Fetched>> {
+    // Futures are built first and then buffered: a closure inside the stream would need a
+    // higher-ranked lifetime the compiler cannot prove for a boxed, Send future.
+    let futures: Vec<_> = watch
+        .iter()
+        .map(|entry| fetch(http, base, entry, body.clone()))
+        .collect();
+    stream::iter(futures).buffered(CONCURRENCY).collect().await
 }
 
 /// Whether a watch entry names a folder (watched through its members).
