@@ -6,6 +6,7 @@
 
 mod cli;
 mod emulator;
+mod hostile;
 mod nextcloud;
 mod support;
 mod webdav;
