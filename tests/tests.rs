@@ -8,5 +8,6 @@ mod cli;
 mod emulator;
 mod hostile;
 mod nextcloud;
+mod secrets;
 mod support;
 mod webdav;
