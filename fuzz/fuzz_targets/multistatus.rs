@@ -7,10 +7,7 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     if let Ok(responses) = lockwatch::protocol::multistatus::parse(data) {
         for response in &responses {
-            let _ = lockwatch::protocol::relative_path(
-                &url_base(),
-                &response.href,
-            );
+            let _ = lockwatch::protocol::relative_path(&url_base(), &response.href);
         }
     }
 });
