@@ -35,6 +35,8 @@ need_pkgs=()
 [ -x /usr/sbin/apache2 ] || need_pkgs+=(apache2)
 command -v htpasswd >/dev/null 2>&1 || need_pkgs+=(apache2-utils)
 command -v python3 >/dev/null 2>&1 || need_pkgs+=(python3)
+# scripts/soak takes a lock with curl.
+command -v curl >/dev/null 2>&1 || need_pkgs+=(curl)
 # `python3 -m venv` needs ensurepip (Debian ships it separately in python3-venv).
 if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then need_pkgs+=(python3-venv); fi
 

@@ -129,13 +129,11 @@ pub enum Error {
         secs: u64,
     },
     /// Certificate or handshake failure.
-    #[error(
-        "the secure connection to {host} failed ({detail}); if the server uses a private CA, set `ca_file` for it"
-    )]
+    #[error("the secure connection to {host} failed: {detail}")]
     Tls {
         /// Host and port.
         host: String,
-        /// The underlying cause.
+        /// What is wrong with the connection or certificate, and what to do about it.
         detail: String,
     },
     /// The body exceeded the size limit.

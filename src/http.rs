@@ -14,7 +14,7 @@
 
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use reqwest::header::{HeaderMap, HeaderValue, LOCATION};
 use reqwest::{Method, StatusCode};
 use url::Url;
@@ -50,21 +50,37 @@ impl Reply {
     }
 }
 
-/// A short, safe excerpt of an error body for messages.
+/// A short, safe excerpt of an error body for messages: the text of an HTML or XML page without its markup,
+/// scripts and styles, on one line, without control or bidi characters, at most 160 characters.
 pub fn excerpt(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(&body[..body.len().min(4096)]);
     let mut plain = String::new();
-    let mut in_tag = false;
-    for ch in text.chars() {
-        match ch {
-            '<' => in_tag = true,
-            '>' => {
-                in_tag = false;
-                plain.push(' ');
+    let mut rest: &str = &text;
+    while let Some(ch) = rest.chars().next() {
+        if ch == '<' {
+            let tag_end = rest.find('>').map_or(rest.len(), |i| i + 1);
+            let name: String = rest[1..tag_end]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric())
+                .collect::<String>()
+                .to_ascii_lowercase();
+            rest = &rest[tag_end..];
+            // What a script or style says is code, not a message.
+            if name == "script" || name == "style" {
+                let close = format!("</{name}");
+                let lower = rest.to_ascii_lowercase();
+                rest = lower.find(&close).map_or("", |i| &rest[i..]);
             }
-            c if !in_tag => plain.push(if c.is_control() { ' ' } else { c }),
-            _ => {}
+            plain.push(' ');
+            continue;
         }
+        // Bidi overrides and line separators are not `is_control` but reorder or break what follows.
+        plain.push(if crate::display::is_unsafe(ch) {
+            ' '
+        } else {
+            ch
+        });
+        rest = &rest[ch.len_utf8()..];
     }
     let collapsed = plain.split_whitespace().collect::<Vec<_>>().join(" ");
     crate::display::truncate(&collapsed, 160)
@@ -104,6 +120,13 @@ impl HttpClient {
                 host: host_of(&server.url),
                 detail: format!("{} holds no usable PEM certificate", path.display()),
             })?;
+            if certs.is_empty() {
+                // An empty trust list would refuse every certificate with a misleading "unknown issuer".
+                return Err(Error::Tls {
+                    host: host_of(&server.url),
+                    detail: format!("{} holds no PEM certificate", path.display()),
+                });
+            }
             builder = builder.tls_certs_only(certs);
         }
         let inner = builder.build().map_err(|err| Error::Tls {
@@ -195,7 +218,14 @@ impl HttpClient {
         {
             return Err(too_large());
         }
-        let mut body = BytesMut::new();
+        // Each chunk is copied out at once, so the transport's read buffers are freed as they go (keeping
+        // them would hold about twice the data). The buffer is a `Vec`: large ones grow by `realloc`, which
+        // moves pages instead of copying them, so resident memory stays close to the bytes read.
+        let mut body: Vec<u8> = Vec::with_capacity(
+            response
+                .content_length()
+                .map_or(64 * 1024, |len| len as usize),
+        );
         while let Some(chunk) = response
             .chunk()
             .await
@@ -206,7 +236,7 @@ impl HttpClient {
             }
             body.extend_from_slice(&chunk);
         }
-        Ok(body.freeze())
+        Ok(Bytes::from(body))
     }
 
     fn map_error(&self, url: &Url, err: &reqwest::Error) -> Error {
@@ -218,8 +248,11 @@ impl HttpClient {
                 secs: self.timeout.as_secs(),
             };
         }
-        if is_tls_failure(err) {
-            return Error::Tls { host, detail };
+        if let Some(explained) = tls_failure(err) {
+            return Error::Tls {
+                host,
+                detail: explained,
+            };
         }
         if err.is_connect() {
             return Error::Unreachable { host, detail };
@@ -271,22 +304,68 @@ fn err_without_url(err: &reqwest::Error) -> String {
     }
 }
 
-fn is_tls_failure(err: &reqwest::Error) -> bool {
+/// The rustls error inside `err`, also when an `io::Error` wraps it (whose `source()` skips the wrapped error).
+fn rustls_error(err: &reqwest::Error) -> Option<&rustls::Error> {
     let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(err);
     while let Some(s) = source {
-        if s.is::<rustls::Error>() {
-            return true;
+        if let Some(found) = s.downcast_ref::<rustls::Error>() {
+            return Some(found);
         }
-        let text = s.to_string().to_ascii_lowercase();
-        if text.contains("certificate")
-            || text.contains("tls handshake")
-            || text.contains("invalid peer")
+        if let Some(found) = s
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
         {
-            return true;
+            return Some(found);
         }
         source = s.source();
     }
-    false
+    None
+}
+
+/// When `err` is a TLS failure: what went wrong, in words, and what the user can do about it.
+///
+/// Each certificate problem gets its own advice: `ca_file` helps with a private CA, never with an expired
+/// certificate or a wrong host name, and the advice must not invite anyone to trust a broken certificate.
+fn tls_failure(err: &reqwest::Error) -> Option<String> {
+    use rustls::CertificateError as C;
+    const PRIVATE_CA: &str =
+        "if the server uses a private CA, set `ca_file` for it to that CA's PEM file";
+    let Some(tls) = rustls_error(err) else {
+        // Not a rustls error value, but its text says it is one (another TLS layer, or a changed wrapping).
+        let text = cause(err);
+        let lower = text.to_ascii_lowercase();
+        let tls_words = ["certificate", "tls handshake", "invalid peer"];
+        return tls_words
+            .iter()
+            .any(|w| lower.contains(w))
+            .then(|| format!("{text}; {PRIVATE_CA}"));
+    };
+    Some(match tls {
+        rustls::Error::InvalidCertificate(cert) => match cert {
+            C::Expired | C::ExpiredContext { .. } => {
+                "its certificate has expired; the server's administrator must renew it (Lockwatch does not accept expired certificates)".to_owned()
+            }
+            C::NotValidYet | C::NotValidYetContext { .. } => {
+                "its certificate is not valid yet; check this computer's clock".to_owned()
+            }
+            C::UnknownIssuer => format!(
+                "its certificate is not signed by an authority this computer trusts (self-signed, or from a private CA); {PRIVATE_CA}"
+            ),
+            C::NotValidForName | C::NotValidForNameContext { .. } => {
+                "its certificate was issued for another host name; use the host name the certificate names in the server URL".to_owned()
+            }
+            C::Revoked => "its certificate has been revoked".to_owned(),
+            other => format!(
+                "its certificate was refused ({}); {PRIVATE_CA}",
+                crate::display::truncate(&format!("{other:?}"), 120)
+            ),
+        },
+        other => format!(
+            "the TLS handshake failed ({})",
+            crate::display::truncate(&other.to_string(), 160)
+        ),
+    })
 }
 
 /// Builds a header map from static pairs.
@@ -298,4 +377,20 @@ pub fn headers<const N: usize>(pairs: [(&'static str, &str); N]) -> HeaderMap {
         }
     }
     map
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn excerpts_are_plain_short_and_inert() {
+        assert_eq!(
+            excerpt(b"<html><head><title>503</title><style>p{x:1}</style><SCRIPT>alert('x')</script></head><body><h1>Service\nUnavailable</h1>\xe2\x80\xaeevil</body></html>"),
+            "503 Service Unavailable evil"
+        );
+        assert_eq!(excerpt(b"plain <b>bold"), "plain bold");
+        assert_eq!(excerpt(b"<unclosed"), "");
+        assert_eq!(excerpt("x".repeat(10_000).as_bytes()).chars().count(), 160);
+    }
 }

@@ -21,6 +21,16 @@ const DAV: &[u8] = b"DAV:";
 const OC: &[u8] = b"http://owncloud.org/ns";
 const NC: &[u8] = b"http://nextcloud.org/ns";
 
+/// Deepest element nesting accepted. A multistatus with a lock owner is about ten levels deep; the limit only
+/// stops documents built to exhaust the parser.
+pub const MAX_DEPTH: usize = 256;
+/// Most namespace declarations in scope at once. quick-xml resolves each prefix by a linear search over the
+/// declarations in scope, so a document declaring a million prefixes on its root and then using the first
+/// one a million times would take hours to parse; real servers declare fewer than ten.
+pub const MAX_NAMESPACES_IN_SCOPE: usize = 64;
+/// Longest piece of server text (an element name, a prefix) quoted in an error message.
+const QUOTE_MAX: usize = 60;
+
 /// Why a body is not a usable multistatus document.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
@@ -224,6 +234,9 @@ pub fn parse(body: &[u8]) -> Result<Vec<Response>, ParseError> {
     reader.config_mut().expand_empty_elements = true;
 
     let mut stack: Vec<El> = Vec::with_capacity(16);
+    // Namespace declarations made by each open element, and their sum.
+    let mut declared: Vec<usize> = Vec::with_capacity(16);
+    let mut in_scope = 0usize;
     let mut text = String::new();
     let mut responses = Vec::new();
     let mut response: Option<Response> = None;
@@ -234,18 +247,39 @@ pub fn parse(body: &[u8]) -> Result<Vec<Response>, ParseError> {
 
     loop {
         let before = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX);
-        let (ns, event) = reader
-            .read_resolved_event()
-            .map_err(|err| ParseError(format!("not well-formed XML: {err}")))?;
+        let (ns, event) = reader.read_resolved_event().map_err(|err| {
+            ParseError(format!(
+                "not well-formed XML: {}",
+                crate::display::safe(&err.to_string(), 2 * QUOTE_MAX)
+            ))
+        })?;
         match event {
             Event::Start(start) => {
+                if stack.len() >= MAX_DEPTH {
+                    return Err(ParseError(format!(
+                        "the XML nests elements more than {MAX_DEPTH} levels deep"
+                    )));
+                }
+                let declarations = start
+                    .attributes()
+                    .with_checks(false)
+                    .filter_map(|a| a.ok())
+                    .filter(|a| a.key.as_namespace_binding().is_some())
+                    .count();
+                in_scope += declarations;
+                if in_scope > MAX_NAMESPACES_IN_SCOPE {
+                    return Err(ParseError(format!(
+                        "the XML declares more than {MAX_NAMESPACES_IN_SCOPE} namespaces at once"
+                    )));
+                }
+                declared.push(declarations);
                 let el = match ns {
                     ResolveResult::Bound(ns) => classify(ns.as_ref(), start.local_name().as_ref()),
                     ResolveResult::Unbound => El::Other,
                     ResolveResult::Unknown(prefix) => {
                         return Err(ParseError(format!(
                             "XML uses the undeclared namespace prefix `{}`",
-                            String::from_utf8_lossy(&prefix)
+                            quote(&prefix)
                         )));
                     }
                 };
@@ -256,7 +290,7 @@ pub fn parse(body: &[u8]) -> Result<Vec<Response>, ParseError> {
                     if el != El::Multistatus {
                         return Err(ParseError(format!(
                             "expected a DAV:multistatus document, found <{}>",
-                            String::from_utf8_lossy(start.name().as_ref())
+                            quote(start.name().as_ref())
                         )));
                     }
                     seen_root = true;
@@ -313,6 +347,7 @@ pub fn parse(body: &[u8]) -> Result<Vec<Response>, ParseError> {
                         _ => {}
                     }
                 }
+                owner_boundary(&mut owner);
                 stack.push(el);
                 text.clear();
             }
@@ -320,6 +355,8 @@ pub fn parse(body: &[u8]) -> Result<Vec<Response>, ParseError> {
                 let Some(el) = stack.pop() else {
                     return Err(ParseError("unbalanced end tag".into()));
                 };
+                in_scope -= declared.pop().unwrap_or(0);
+                owner_boundary(&mut owner);
                 let parent = stack.last().copied();
                 let value = text.trim();
                 match (parent, el) {
@@ -439,7 +476,7 @@ pub fn parse(body: &[u8]) -> Result<Vec<Response>, ParseError> {
                         other => {
                             return Err(ParseError(format!(
                                 "XML uses the undefined entity &{};",
-                                String::from_utf8_lossy(other)
+                                quote(other)
                             )));
                         }
                     }
@@ -448,7 +485,15 @@ pub fn parse(body: &[u8]) -> Result<Vec<Response>, ParseError> {
                     push_text(&mut text, &mut owner, ch.encode_utf8(&mut [0; 4]));
                 }
             }
-            Event::DocType(_) => {
+            Event::DocType(doctype) => {
+                // `<!DOCTYPE html>` opens almost every web page: name it for what it is.
+                if doctype
+                    .trim_ascii_start()
+                    .get(..4)
+                    .is_some_and(|name| name.eq_ignore_ascii_case(b"html"))
+                {
+                    return Err(ParseError("an HTML page instead of WebDAV XML".into()));
+                }
                 return Err(ParseError(
                     "the answer contains a DOCTYPE declaration, which Lockwatch refuses (entity expansion risk)".into(),
                 ));
@@ -470,6 +515,14 @@ pub fn parse(body: &[u8]) -> Result<Vec<Response>, ParseError> {
     Ok(responses)
 }
 
+/// Server-supplied bytes for an error message: inert, one line, bounded.
+fn quote(bytes: &[u8]) -> String {
+    crate::display::safe(
+        &String::from_utf8_lossy(&bytes[..bytes.len().min(4 * QUOTE_MAX)]),
+        QUOTE_MAX,
+    )
+}
+
 fn set(lock: &mut Option<ActiveLock>, f: impl FnOnce(&mut ActiveLock)) {
     if let Some(lock) = lock.as_mut() {
         f(lock);
@@ -480,6 +533,13 @@ fn push_text(text: &mut String, owner: &mut Option<(usize, Owner)>, piece: &str)
     text.push_str(piece);
     if let Some((_, o)) = owner.as_mut() {
         o.text.push_str(piece);
+    }
+}
+
+/// Separates the texts of different elements inside an owner (`<a>x</a><b>y</b>` reads `x y`). Only at
+/// element boundaries: the pieces of one text (`AT&amp;T` arrives as `AT`, `&`, `T`) stay together.
+fn owner_boundary(owner: &mut Option<(usize, Owner)>) {
+    if let Some((_, o)) = owner.as_mut() {
         o.text.push(' ');
     }
 }
@@ -620,6 +680,18 @@ mod tests {
     }
 
     #[test]
+    fn owner_text_keeps_entities_inside_words_and_separates_elements() {
+        let r = one(
+            r#"<D:multistatus xmlns:D="DAV:"><D:response><D:href>/a</D:href><D:propstat><D:prop><D:lockdiscovery><D:activelock><D:owner>AT&amp;T &lt;img&gt;<D:href>x</D:href><o:n xmlns:o="urn:o">Ann</o:n>Lee</D:owner></D:activelock></D:lockdiscovery></D:prop></D:propstat></D:response></D:multistatus>"#,
+        );
+        let owner = r.props.lockdiscovery.found().unwrap()[0]
+            .owner
+            .clone()
+            .unwrap();
+        assert_eq!(owner.text, "AT&T <img> x Ann Lee");
+    }
+
+    #[test]
     fn nextcloud_props() {
         let r = one(
             r#"<d:multistatus xmlns:d="DAV:" xmlns:nc="http://nextcloud.org/ns" xmlns:oc="http://owncloud.org/ns"><d:response><d:href>/remote.php/dav/files/alice/B.xlsx</d:href><d:propstat><d:prop><oc:fileid>42</oc:fileid><nc:lock>1</nc:lock><nc:lock-owner-type>0</nc:lock-owner-type><nc:lock-owner>bob</nc:lock-owner><nc:lock-owner-displayname> Bob </nc:lock-owner-displayname><nc:lock-time>1700000000</nc:lock-time><nc:lock-timeout>-60</nc:lock-timeout></d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat><d:propstat><d:prop><nc:lock-owner-editor/></d:prop><d:status>HTTP/1.1 404 Not Found</d:status></d:propstat></d:response></d:multistatus>"#,
@@ -636,6 +708,14 @@ mod tests {
         let cases: &[(&str, &str)] = &[
             ("", "empty"),
             ("<html><body>Error</body></html>", "HTML"),
+            (
+                "<!DOCTYPE html>\n<html><head><title>Sign in</title></head></html>",
+                "an HTML page",
+            ),
+            (
+                r#"<?xml version="1.0"?><!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.01//EN"><HTML></HTML>"#,
+                "an HTML page",
+            ),
             ("Internal Server Error", "not XML"),
             (r#"<d:multistatus xmlns:d="DAV:"><d:response>"#, "truncated"),
             (
@@ -657,6 +737,61 @@ mod tests {
             let err = parse(body.as_bytes()).unwrap_err();
             assert!(err.0.contains(needle), "{body:?}: {err}");
         }
+    }
+
+    /// Documents shaped to make the parser slow or its error messages huge: each is refused quickly, with a
+    /// short message. Without the namespace limit, this 20,000-declaration case alone took 3 s (prefix
+    /// resolution is quadratic), and a 64 MiB document of that shape would take hours.
+    #[test]
+    fn adversarial_shapes_fail_fast_with_short_messages() {
+        let many_ns = {
+            let decls: String = (0..20_000).map(|i| format!(" xmlns:p{i}=\"u\"")).collect();
+            let uses = "<p0:x/>".repeat(20_000);
+            format!(r#"<d:multistatus xmlns:d="DAV:"{decls}>{uses}</d:multistatus>"#)
+        };
+        let deep = format!(
+            r#"<d:multistatus xmlns:d="DAV:">{}"#,
+            "<d:x>".repeat(100_000)
+        );
+        let long_name = format!("<{0}>x</{0}>", "n".repeat(100_000));
+        let long_prefix = format!(r#"<{0}:m xmlns:d="DAV:"/>"#, "p".repeat(100_000));
+        let long_entity = format!(
+            r#"<d:multistatus xmlns:d="DAV:">&{};</d:multistatus>"#,
+            "e".repeat(100_000)
+        );
+        let cases: [(&str, &str); 5] = [
+            (&many_ns, "namespaces at once"),
+            (&deep, "levels deep"),
+            (&long_name, "expected a DAV:multistatus"),
+            (&long_prefix, "undeclared namespace prefix"),
+            (&long_entity, "undefined entity"),
+        ];
+        for (body, needle) in cases {
+            let started = std::time::Instant::now();
+            let err = parse(body.as_bytes()).unwrap_err();
+            assert!(err.0.contains(needle), "{needle}: {err}");
+            assert!(
+                err.0.chars().count() < 200,
+                "{needle}: {} chars",
+                err.0.len()
+            );
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(2),
+                "{needle}: {:?}",
+                started.elapsed()
+            );
+        }
+    }
+
+    #[test]
+    fn namespaces_redeclared_per_element_stay_within_the_limit() {
+        // Apache declares `lp1`/`lp2` on every property of every response: thousands in a document, few at once.
+        let response = r#"<D:response xmlns:lp1="DAV:" xmlns:lp2="http://apache.org/dav/props/"><D:href>/a</D:href><D:propstat><D:prop><lp1:getetag>"e"</lp1:getetag></D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat></D:response>"#;
+        let body = format!(
+            r#"<D:multistatus xmlns:D="DAV:" xmlns:ns0="DAV:">{}</D:multistatus>"#,
+            response.repeat(5_000)
+        );
+        assert_eq!(parse(body.as_bytes()).unwrap().len(), 5_000);
     }
 
     #[test]

@@ -13,6 +13,7 @@
 
 pub mod apache;
 pub mod davops;
+pub mod hostile;
 pub mod nextcloud;
 pub mod wopi;
 pub mod wsgidav;
