@@ -291,7 +291,7 @@ async fn run_status(
     }
     let mut out = std::io::stdout().lock();
     let written = if json {
-        serde_json::to_string_pretty(&report)
+        to_json(&report)
             .map_err(std::io::Error::other)
             .and_then(|text| writeln!(out, "{text}"))
     } else if config.servers.is_empty() {
@@ -326,6 +326,12 @@ fn unknown_server(config: &Config, name: &str) -> Usage {
             known.join(", ")
         }
     ))
+}
+
+/// JSON for the terminal or a script: server-supplied text stays exact, but characters that could rewrite
+/// a terminal (bidi overrides, C1 controls) are written as `\u` escapes.
+fn to_json(value: &impl serde::Serialize) -> serde_json::Result<String> {
+    serde_json::to_string_pretty(value).map(|text| lockwatch::display::escape_json_text(&text))
 }
 
 fn terminal_width() -> u16 {
@@ -483,7 +489,7 @@ async fn run_action(
     let owner = actions::lock_owner(config.owner.as_deref(), &server);
     let report = actions::perform(&server, &held, &owner, path, action).await;
     if json {
-        match serde_json::to_string_pretty(&report) {
+        match to_json(&report) {
             Ok(text) => println!("{text}"),
             Err(err) => eprintln!("lockwatch: cannot encode the result: {err}"),
         }
@@ -549,7 +555,10 @@ async fn run_servers(
                 Err(err) => serde_json::json!({"name": name, "ok": false, "capabilities": null, "error": err}),
             })
             .collect();
-        println!("{}", serde_json::Value::Array(list));
+        match to_json(&list) {
+            Ok(text) => println!("{text}"),
+            Err(err) => eprintln!("lockwatch: cannot encode the result: {err}"),
+        }
     } else {
         print!(
             "{}",
@@ -601,7 +610,7 @@ async fn run_ask(
     let outcome =
         lockwatch::ask::ask(&server, &config, &journal, request, chrono::Utc::now()).await;
     if json {
-        match serde_json::to_string_pretty(&outcome) {
+        match to_json(&outcome) {
             Ok(text) => println!("{text}"),
             Err(err) => eprintln!("lockwatch: cannot encode the result: {err}"),
         }

@@ -627,6 +627,13 @@ async fn hostile_names_are_inert_and_truncated_in_the_table_and_exact_in_json() 
     for byte in [0x1b_u8, 0x07, b'\r'] {
         assert!(!out.stdout.contains(&byte), "raw {byte:#x} in the JSON");
     }
+    let text = String::from_utf8_lossy(&out.stdout);
+    for c in ['\u{202E}', '\u{2066}', '\u{9b}'] {
+        assert!(
+            !text.contains(c),
+            "raw {c:?} in the JSON: bidi and C1 controls are written as \\u escapes"
+        );
+    }
     let json: Value = serde_json::from_slice(&out.stdout).unwrap();
     let evil = json["files"]
         .as_array()
@@ -635,7 +642,11 @@ async fn hostile_names_are_inert_and_truncated_in_the_table_and_exact_in_json() 
         .find(|f| f["server"] == "hostile")
         .unwrap();
     // Raw in the values: scripts get the real data back.
-    assert_eq!(evil["path"].as_str().unwrap(), format!("Evil/{name}"));
+    // Exact, except that a `/` inside the name stays encoded: the name cannot pose as a folder path.
+    assert_eq!(
+        evil["path"].as_str().unwrap(),
+        format!("Evil/{}", name.replace('/', "%2F"))
+    );
     assert_eq!(evil["state"], "locked");
     let lock = &evil["locks"][0];
     // The owner is XML text: its whitespace is collapsed, nothing else changes.
@@ -662,7 +673,7 @@ async fn hostile_names_from_the_parser_keep_their_exact_value() {
     let cfg = config(&config_text(&server.base_url(), "", r#""Evil/""#, &healthy));
     let report = status(&cfg).await;
     assert_healthy(&report);
-    let entry = file(&report, &format!("Evil/{name}"));
+    let entry = file(&report, &format!("Evil/{}", name.replace('/', "%2F")));
     assert_eq!(entry.state, FileState::Locked);
     assert!(
         Url::parse(&entry.url).is_ok() && !entry.url.contains('\u{1b}'),

@@ -185,13 +185,13 @@ pub fn relative_path(base: &Url, href: &str) -> Option<String> {
         Ok(url) => url.path().to_owned(),
         Err(_) => base.join(href).ok()?.path().to_owned(),
     };
-    let decoded = percent_decode_str(&path).decode_utf8_lossy();
-    let base_decoded = percent_decode_str(base.path()).decode_utf8_lossy();
-    if let Some(rest) = decoded.strip_prefix(base_decoded.as_ref()) {
+    let decoded = decode_segments(&path);
+    let base_decoded = decode_segments(base.path());
+    if let Some(rest) = decoded.strip_prefix(base_decoded.as_str()) {
         return Some(rest.to_owned());
     }
     // The base itself without its trailing slash.
-    if decoded.as_ref() == base_decoded.trim_end_matches('/') {
+    if decoded == base_decoded.trim_end_matches('/') {
         return Some(String::new());
     }
     None
@@ -206,6 +206,22 @@ pub(crate) fn unreadable(server: &str, base: &Url, entry: &str, err: &Error) -> 
         &url,
         crate::error::ErrorInfo::for_server(server, err),
     )
+}
+
+/// Percent-decodes a URL path one segment at a time. A segment whose name contains an encoded `/` keeps
+/// it as `%2F`, so a hostile file name cannot pose as a path into another folder.
+pub(crate) fn decode_segments(path: &str) -> String {
+    path.split('/')
+        .map(|segment| {
+            let decoded = percent_decode_str(segment).decode_utf8_lossy();
+            if decoded.contains('/') {
+                decoded.replace('/', "%2F")
+            } else {
+                decoded.into_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 /// Whether two relative paths name the same resource, ignoring a trailing slash.
@@ -483,6 +499,14 @@ mod tests {
         );
         assert_eq!(relative_path(&base, "/dav").as_deref(), Some(""));
         assert_eq!(relative_path(&base, "/elsewhere/x"), None);
+        assert_eq!(
+            relative_path(&base, "/dav/Reports/..%2F..%2Fetc%2Fpasswd").as_deref(),
+            Some("Reports/..%2F..%2Fetc%2Fpasswd")
+        );
+        assert_eq!(
+            relative_path(&base, "/dav/a%2Fb.txt").as_deref(),
+            Some("a%2Fb.txt")
+        );
         assert!(same_path("Reports/", "Reports"));
     }
 

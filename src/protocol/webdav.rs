@@ -498,10 +498,7 @@ pub(crate) fn sort_listing(base: &Url, entry: &str, responses: Vec<Response>) ->
                     .rsplit('/')
                     .next()
                     .unwrap_or_default();
-                format!(
-                    "{entry}{}",
-                    percent_encoding::percent_decode_str(name).decode_utf8_lossy()
-                )
+                format!("{entry}{}", super::decode_segments(name))
             }
         };
         let collection =
