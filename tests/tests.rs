@@ -8,4 +8,5 @@ mod cli;
 mod emulator;
 mod nextcloud;
 mod support;
+mod watch;
 mod webdav;

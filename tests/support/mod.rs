@@ -14,6 +14,7 @@
 pub mod apache;
 pub mod davops;
 pub mod nextcloud;
+pub mod notifications;
 pub mod wsgidav;
 
 use std::convert::Infallible;
