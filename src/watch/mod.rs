@@ -2,14 +2,14 @@
 //! is free.
 //!
 //! Three layers, each usable and tested alone:
-//! - [`diff`]: the pure decision "what changed between two readings at time `now`" — table-tested;
+//! - [`mod@diff`]: the pure decision "what changed between two readings at time `now`" — table-tested;
 //! - [`schedule`]: the tokio loop that reads each server on its own task, with intervals, jitter, backoff
 //!   and expiry timers, and publishes events on a channel — tested on tokio's paused clock;
 //! - [`notice`]: what a wanted file's release looks like as a desktop notification, sent through the
 //!   [`notice::Notifier`] trait (notify-rust on the desktop, a recorder in tests), at most once per release.
 //!
 //! The engine reads servers through [`Reader`]; [`ServerReader`] adapts the protocol layer's
-//! [`Server`](crate::protocol::Server) (credentials, detection) to it. Time comes from a [`Clock`]; the
+//! [`Server`] (credentials, detection) to it. Time comes from a [`Clock`]; the
 //! engine itself never asks the system for the time. It knows nothing of any UI, and it never takes or
 //! releases a lock itself: auto-lock plugs in through [`notice::LockTaker`].
 

@@ -1,4 +1,4 @@
-//! The polling loop: one tokio task per server, each turning readings into [`LockEvent`]s via [`diff`].
+//! The polling loop: one tokio task per server, each turning readings into [`LockEvent`]s via [`diff_with`].
 //!
 //! Each server's task owns everything about that server — its snapshot, its timers, its backoff — so a
 //! slow, dead or hostile server can only ever delay itself. Inside a task reads are sequential: a server
@@ -17,7 +17,7 @@
 //!   that never returns cannot stall its task.
 //!
 //! Time comes from a [`Clock`] (wall time for timestamps) and from tokio's timer (for sleeping), so tests run
-//! on tokio's paused clock with [`TokioClock`]. Events leave through an unbounded channel; the engine knows
+//! on tokio's paused clock with [`TokioClock`](super::TokioClock). Events leave through an unbounded channel; the engine knows
 //! nothing about who listens. Dropping the [`Watcher`] stops every task.
 //!
 //! Not here: notifications, history, and any UI — they consume the events. Nextcloud push is not wired in.
