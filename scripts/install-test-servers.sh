@@ -2,6 +2,7 @@
 # Installs the real WebDAV servers the integration tests run against:
 #   - Apache 2.4 with mod_dav / mod_dav_fs (Debian packages apache2, apache2-utils for htpasswd)
 #   - WsgiDAV + cheroot (pinned, from PyPI) in a venv at <repo>/.venv
+#   - dbus-daemon (dbus-run-session), python3-dbus, python3-gi for the desktop-notification test
 # Idempotent: skips whatever is already in place. Works as root on a fresh Debian 12, with no stdin.
 # The distro apache2 service is never started: the tests run their own instances on free ports.
 set -euo pipefail
@@ -39,6 +40,12 @@ command -v python3 >/dev/null 2>&1 || need_pkgs+=(python3)
 command -v curl >/dev/null 2>&1 || need_pkgs+=(curl)
 # `python3 -m venv` needs ensurepip (Debian ships it separately in python3-venv).
 if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then need_pkgs+=(python3-venv); fi
+# The desktop-notification test: a private session bus (dbus-run-session) and a listener written with
+# the system Python's D-Bus and GLib bindings.
+command -v dbus-run-session >/dev/null 2>&1 || need_pkgs+=(dbus-daemon)
+if ! /usr/bin/python3 -c 'import dbus, dbus.mainloop.glib; from gi.repository import GLib' >/dev/null 2>&1; then
+    need_pkgs+=(python3-dbus python3-gi)
+fi
 
 if [ "${#need_pkgs[@]}" -gt 0 ]; then
     echo "install-test-servers: installing ${need_pkgs[*]}"

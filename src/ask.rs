@@ -124,7 +124,7 @@ impl AskLog for AskJournal {
             context: "cannot encode the ask journal".into(),
             detail: err.to_string(),
         })?;
-        crate::held::write_atomically(&self.path, &bytes)
+        crate::config_file::write_atomic(&self.path, &bytes)
     }
 
     fn all(&self) -> Result<Vec<AskRecord>> {

@@ -5,8 +5,8 @@
 //! the file, line, column and key. Passwords are never part of the file: `password_env` names an environment
 //! variable (read here, once) and everything else comes from the OS keyring at connection time.
 //!
-//! This module parses and validates; it does not write. Editing the file (`want` / `unwant`) belongs to a
-//! later, comment-preserving writer.
+//! This module parses and validates; it does not write. Editing the file (`want` / `unwant`) belongs to
+//! [`crate::config_file`], which preserves comments.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -23,6 +23,12 @@ use crate::secrets::Secret;
 pub const DEFAULT_POLL_INTERVAL_SECS: u64 = 30;
 /// Default time limit for one HTTP request.
 pub const DEFAULT_TIMEOUT_SECS: u64 = 20;
+/// Default interval between two polls of a wanted file (faster than watched files: someone is waiting).
+pub const DEFAULT_WANTED_INTERVAL_SECS: u64 = 5;
+/// Default age after which a lock counts as stale in the history (a working day).
+pub const DEFAULT_STALE_AFTER_SECS: u64 = 8 * 3600;
+/// Default number of days the history keeps.
+pub const DEFAULT_HISTORY_DAYS: u64 = 90;
 
 /// A configuration problem, located in the file.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -125,6 +131,8 @@ pub struct ServerConfig {
     pub access_tokens: BTreeMap<String, TokenSource>,
     /// How to ask this server's lock holders to release a file.
     pub ask: AskSettings,
+    /// Interval between two polls of the wanted files (`wanted_interval_secs`).
+    pub wanted_interval: Duration,
 }
 
 /// The `[servers.ask]` table: the ways to reach lock holders on one server.
@@ -225,6 +233,10 @@ pub struct Config {
     pub ask_interval: Duration,
     /// The ask-to-release message template (`{holder}`, `{file}`, `{requester}`, `{server}`, `{link}`).
     pub ask_message: Option<String>,
+    /// Locks held longer than this are flagged stale in the history (`stale_after_secs`).
+    pub stale_after: Duration,
+    /// How long the history keeps finished locks and events (`history_days`).
+    pub history_retention: Duration,
 }
 
 /// Default for `ask_interval_minutes`.
@@ -239,6 +251,8 @@ struct RawConfig {
     owner: Option<Spanned<String>>,
     ask_interval_minutes: Option<Spanned<i64>>,
     ask_message: Option<Spanned<String>>,
+    stale_after_secs: Option<Spanned<i64>>,
+    history_days: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize)]
@@ -258,6 +272,7 @@ struct RawServer {
     ca_file: Option<Spanned<String>>,
     access_token_env: Option<Spanned<String>>,
     ask: Option<Spanned<RawAsk>>,
+    wanted_interval_secs: Option<Spanned<i64>>,
 }
 
 /// A watch entry: a path, or (WOPI) a file id with its own token variable.
@@ -462,6 +477,17 @@ impl Config {
 
             let ca_file = raw.ca_file.as_ref().map(|c| PathBuf::from(c.get_ref()));
 
+            let wanted_interval = match &raw.wanted_interval_secs {
+                None => Duration::from_secs(DEFAULT_WANTED_INTERVAL_SECS),
+                Some(v) => Duration::from_secs(positive(v).ok_or_else(|| {
+                    at(
+                        v.span(),
+                        key("wanted_interval_secs"),
+                        "must be a whole number of seconds, at least 1".into(),
+                    )
+                })?),
+            };
+
             name_spans.push(raw.name.span());
             let ask = match &raw.ask {
                 None => AskSettings::default(),
@@ -479,6 +505,7 @@ impl Config {
                 ca_file,
                 access_tokens,
                 ask,
+                wanted_interval,
             });
         }
 
@@ -510,12 +537,32 @@ impl Config {
             },
         };
         let ask_message = raw.ask_message.map(Spanned::into_inner);
+
+        let whole = |v: &Option<Spanned<i64>>, name: &str, default: u64| match v {
+            None => Ok(default),
+            Some(v) => positive(v).ok_or_else(|| {
+                at(
+                    v.span(),
+                    Some(name.to_owned()),
+                    "must be a whole number, at least 1".into(),
+                )
+            }),
+        };
+        let stale_after = Duration::from_secs(whole(
+            &raw.stale_after_secs,
+            "stale_after_secs",
+            DEFAULT_STALE_AFTER_SECS,
+        )?);
+        let history_days = whole(&raw.history_days, "history_days", DEFAULT_HISTORY_DAYS)?;
+
         Ok(Config {
             poll_interval,
             servers,
             owner,
             ask_interval,
             ask_message,
+            stale_after,
+            history_retention: Duration::from_secs(history_days.saturating_mul(86_400)),
         })
     }
 
@@ -857,6 +904,28 @@ url = "http://127.0.0.1:8080/dav/"
         let err = parse("[[servers]]\nname = \"a\nurl = 1\n").unwrap_err();
         assert_eq!(err.line, Some(2), "{err}");
         assert!(err.column.is_some());
+    }
+
+    #[test]
+    fn watch_keys_have_defaults_and_are_validated() {
+        let config = parse(GOOD).unwrap();
+        assert_eq!(
+            config.servers[0].wanted_interval,
+            Duration::from_secs(DEFAULT_WANTED_INTERVAL_SECS)
+        );
+        assert_eq!(config.stale_after, Duration::from_secs(8 * 3600));
+        assert_eq!(config.history_retention, Duration::from_secs(90 * 86_400));
+        let config = parse("stale_after_secs = 60\nhistory_days = 2\n[[servers]]\nname = \"a\"\nurl = \"http://h/\"\nwanted_interval_secs = 2\n").unwrap();
+        assert_eq!(config.servers[0].wanted_interval, Duration::from_secs(2));
+        assert_eq!(config.stale_after, Duration::from_secs(60));
+        assert_eq!(config.history_retention, Duration::from_secs(2 * 86_400));
+        let err =
+            parse("[[servers]]\nname = \"a\"\nurl = \"http://h/\"\nwanted_interval_secs = 0\n")
+                .unwrap_err();
+        assert_eq!(err.key.as_deref(), Some("servers[0].wanted_interval_secs"));
+        assert_eq!(err.line, Some(4));
+        let err = parse("history_days = -1\n").unwrap_err();
+        assert_eq!(err.key.as_deref(), Some("history_days"));
     }
 
     #[test]

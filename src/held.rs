@@ -9,7 +9,6 @@
 //! crash mid-write loses nothing. A damaged file is reported and never overwritten. Two Lockwatch processes
 //! acting at the very same moment may each miss the other's entry; the server state stays authoritative.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
@@ -163,7 +162,7 @@ impl HeldLocks {
                 context: "cannot encode the held-lock store".into(),
                 detail: err.to_string(),
             })?;
-        write_atomically(&self.path, &bytes)
+        crate::config_file::write_atomic(&self.path, &bytes)
     }
 }
 
@@ -174,40 +173,6 @@ pub fn data_file(name: &str) -> Result<PathBuf> {
         detail: "set XDG_DATA_HOME or HOME".into(),
     })?;
     Ok(dir.join("lockwatch").join(name))
-}
-
-/// Replaces `path` with `bytes` so that a crash at any moment leaves either the old or the new content:
-/// write a temp file in the same directory, fsync it, keep the old file as `<name>.bak`, rename, fsync the
-/// directory.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let io = |what: &str, err: std::io::Error| {
-        Error::io(format!("cannot {what} {}", path.display()), &err)
-    };
-    let dir = path.parent().unwrap_or_else(|| Path::new("."));
-    std::fs::create_dir_all(dir).map_err(|e| io("create the folder for", e))?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let temp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let mut file = std::fs::File::create(&temp).map_err(|e| io("write", e))?;
-    file.write_all(bytes)
-        .and_then(|()| file.sync_all())
-        .map_err(|e| io("write", e))?;
-    drop(file);
-    if path.exists() {
-        let backup = dir.join(format!("{name}.bak"));
-        let _ = std::fs::remove_file(&backup);
-        // A hard link keeps the old version without a moment where `path` is missing.
-        if std::fs::hard_link(path, &backup).is_err() {
-            std::fs::copy(path, &backup).map_err(|e| io("back up", e))?;
-        }
-    }
-    std::fs::rename(&temp, path).map_err(|e| io("replace", e))?;
-    if let Ok(dir) = std::fs::File::open(dir) {
-        let _ = dir.sync_all();
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -12,6 +12,8 @@
 //! errors, [`http`] enforces time and size limits and refuses to carry credentials across origins, and
 //! [`status`] reads every configured server concurrently so one dead server never hides the others.
 //! [`demo`] runs a real in-memory WebDAV server with simulated colleagues for first-time users.
+//! [`watch`] keeps polling, turns changes into events and announces wanted files as they free up;
+//! [`history`] remembers who held what, and [`config_file`] edits the config without losing comments.
 //!
 //! Real servers deviate from the specifications in many small ways; the rule throughout is *parse
 //! leniently, fail clearly*: unusual but meaningful answers are understood, and everything else becomes an
@@ -20,15 +22,18 @@
 pub mod actions;
 pub mod ask;
 pub mod config;
+pub mod config_file;
 pub mod demo;
 pub mod display;
 pub mod error;
 pub mod held;
+pub mod history;
 pub mod http;
 pub mod model;
 pub mod protocol;
 pub mod report;
 pub mod secrets;
 pub mod status;
+pub mod watch;
 
 pub use error::{Error, ErrorInfo, ErrorKind, Result};

@@ -21,6 +21,8 @@ use lockwatch::protocol::{DEFAULT_LOCK_TIMEOUT, Server};
 use lockwatch::secrets::{KeyringStore, Secret, SecretStore};
 use lockwatch::{report, status};
 
+mod watching;
+
 /// Watch file locks on WebDAV and Nextcloud servers: who has the file, until when, and when it is free.
 #[derive(Parser)]
 #[command(name = "lockwatch", version, about, max_term_width = 100)]
@@ -128,6 +130,39 @@ enum Command {
         #[arg(value_name = "SERVER")]
         servers: Vec<String>,
     },
+    /// Watch every server in the foreground: one line per lock event, a desktop notification when a
+    /// wanted file is free (Ctrl-C stops)
+    Watch {
+        /// Print one JSON object per line instead of text
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show who held which file, from when to when (recorded by `lockwatch watch`)
+    History {
+        /// Only this server
+        #[arg(value_name = "SERVER")]
+        server: Option<String>,
+        /// Only this file (path as in the config)
+        #[arg(value_name = "PATH", requires = "server")]
+        path: Option<String>,
+        /// Print JSON instead of a table
+        #[arg(long)]
+        json: bool,
+    },
+    /// Add a file to a server's `wanted` list (you are told when it is free)
+    Want {
+        /// Server name from the config
+        server: String,
+        /// File path relative to the server URL
+        path: String,
+    },
+    /// Remove a file from a server's `wanted` list
+    Unwant {
+        /// Server name from the config
+        server: String,
+        /// File path relative to the server URL
+        path: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -218,6 +253,10 @@ async fn main() -> ExitCode {
             message,
             json,
         } => run_ask(cli.config, &server, &path, via, message, json).await,
+        Command::Watch { json } => watching::run_watch(cli.config, json).await,
+        Command::History { server, path, json } => watching::run_history(server, path, json),
+        Command::Want { server, path } => watching::run_want(cli.config, &server, &path, true),
+        Command::Unwant { server, path } => watching::run_want(cli.config, &server, &path, false),
     };
     match result {
         Ok(code) => code,

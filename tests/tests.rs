@@ -12,5 +12,6 @@ mod hostile;
 mod nextcloud;
 mod secrets;
 mod support;
+mod watch;
 mod webdav;
 mod wopi;

@@ -15,6 +15,7 @@ pub mod apache;
 pub mod davops;
 pub mod hostile;
 pub mod nextcloud;
+pub mod notifications;
 pub mod wopi;
 pub mod wsgidav;
 

@@ -1,0 +1,432 @@
+//! Table tests of [`diff`](super::diff): every rule of the module documentation, with its edges.
+
+use super::*;
+use crate::error::ErrorKind;
+use crate::model::{Expiry, LockKind, LockScope};
+
+fn t(secs: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(1_800_000_000 + secs, 0).unwrap()
+}
+
+fn lock(owner: &str, token: Option<&str>, expires: Option<i64>) -> Lock {
+    Lock {
+        owner: Some(owner.to_owned()),
+        owner_id: Some(owner.to_owned()),
+        editor: None,
+        scope: LockScope::Exclusive,
+        kind: LockKind::Webdav,
+        token: token.map(str::to_owned),
+        depth: "0".into(),
+        root: None,
+        acquired_at: None,
+        expires_at: expires.map(t),
+        expiry: if expires.is_some() {
+            Expiry::At
+        } else {
+            Expiry::Never
+        },
+        timeout: None,
+        inherited: false,
+        mine: false,
+    }
+}
+
+fn shared(mut l: Lock) -> Lock {
+    l.scope = LockScope::Shared;
+    l
+}
+
+fn file(path: &str, state: FileState, locks: Vec<Lock>) -> FileEntry {
+    FileEntry {
+        server: "s".into(),
+        path: path.into(),
+        name: None,
+        url: format!("http://h/{path}"),
+        state,
+        locks,
+        error: None,
+        wanted: path.starts_with("want"),
+        etag: None,
+    }
+}
+
+fn locked(locks: Vec<Lock>) -> FileEntry {
+    file("a.odt", FileState::Locked, locks)
+}
+
+fn free() -> FileEntry {
+    file("a.odt", FileState::Unlocked, vec![])
+}
+
+fn snap(at: Option<i64>, files: Vec<FileEntry>) -> Snapshot {
+    Snapshot {
+        at: at.map(t),
+        servers: [("s".to_owned(), ServerReading::up(files))].into(),
+    }
+}
+
+fn down(at: i64, since: i64) -> Snapshot {
+    let mut s = snap(Some(at), vec![]);
+    s.servers.get_mut("s").unwrap().health = Health::Down {
+        error: ErrorInfo {
+            kind: ErrorKind::Network,
+            message: "s: unreachable".into(),
+        },
+        since: t(since),
+        retry_in_secs: Some(10),
+    };
+    s
+}
+
+fn names(events: &[LockEvent]) -> Vec<&'static str> {
+    events.iter().map(LockEvent::name).collect()
+}
+
+#[test]
+fn table() {
+    let alice = || lock("alice", Some("tok-a"), Some(3600));
+    let bob = || lock("bob", Some("tok-b"), Some(3600));
+    // (case, previous, current, now, expected event names)
+    let cases: Vec<(&str, Snapshot, Snapshot, i64, Vec<&str>)> = vec![
+        (
+            "nothing changes",
+            snap(Some(0), vec![locked(vec![alice()])]),
+            snap(Some(30), vec![locked(vec![alice()])]),
+            30,
+            vec![],
+        ),
+        (
+            "a free file is locked",
+            snap(Some(0), vec![free()]),
+            snap(Some(30), vec![locked(vec![alice()])]),
+            30,
+            vec!["locked"],
+        ),
+        (
+            "first sight of a locked file reports it",
+            Snapshot::default(),
+            snap(Some(0), vec![locked(vec![alice()])]),
+            0,
+            vec!["locked"],
+        ),
+        (
+            "first sight of a free file says nothing",
+            Snapshot::default(),
+            snap(Some(0), vec![free()]),
+            0,
+            vec![],
+        ),
+        (
+            "a locked file is released",
+            snap(Some(0), vec![locked(vec![alice()])]),
+            snap(Some(30), vec![free()]),
+            30,
+            vec!["unlocked"],
+        ),
+        (
+            "handed over between two polls",
+            snap(Some(0), vec![locked(vec![alice()])]),
+            snap(Some(30), vec![locked(vec![bob()])]),
+            30,
+            vec!["holder_changed"],
+        ),
+        (
+            "a second shared holder joins",
+            snap(Some(0), vec![locked(vec![shared(alice())])]),
+            snap(Some(30), vec![locked(vec![shared(alice()), shared(bob())])]),
+            30,
+            vec!["holder_changed"],
+        ),
+        (
+            "one of two shared holders leaves: still locked",
+            snap(Some(0), vec![locked(vec![shared(alice()), shared(bob())])]),
+            snap(Some(30), vec![locked(vec![shared(bob())])]),
+            30,
+            vec!["holder_changed"],
+        ),
+        (
+            "the last shared holder leaves",
+            snap(Some(0), vec![locked(vec![shared(bob())])]),
+            snap(Some(30), vec![free()]),
+            30,
+            vec!["unlocked"],
+        ),
+        (
+            "a read error is not an unlock",
+            snap(Some(0), vec![locked(vec![alice()])]),
+            snap(Some(30), vec![file("a.odt", FileState::Error, vec![])]),
+            30,
+            vec![],
+        ),
+        (
+            "unsupported is not an unlock either",
+            snap(Some(0), vec![locked(vec![alice()])]),
+            snap(
+                Some(30),
+                vec![file("a.odt", FileState::Unsupported, vec![])],
+            ),
+            30,
+            vec![],
+        ),
+        (
+            "tokenless locks match by holder: same holder, no event",
+            snap(Some(0), vec![locked(vec![lock("carol", None, None)])]),
+            snap(Some(30), vec![locked(vec![lock("carol", None, None)])]),
+            30,
+            vec![],
+        ),
+        (
+            "tokenless locks match by holder: another holder",
+            snap(Some(0), vec![locked(vec![lock("carol", None, None)])]),
+            snap(Some(30), vec![locked(vec![lock("dave", None, None)])]),
+            30,
+            vec!["holder_changed"],
+        ),
+        (
+            "the server goes down",
+            snap(Some(0), vec![]),
+            down(30, 30),
+            30,
+            vec!["server_down"],
+        ),
+        (
+            "the server stays down: no repetition",
+            down(30, 30),
+            down(60, 30),
+            60,
+            vec![],
+        ),
+        (
+            "the server is down from the start",
+            Snapshot::default(),
+            down(0, 0),
+            0,
+            vec!["server_down"],
+        ),
+        (
+            "the server is back",
+            down(30, 30),
+            snap(Some(60), vec![]),
+            60,
+            vec!["server_back"],
+        ),
+    ];
+    for (case, previous, current, now, expected) in cases {
+        assert_eq!(
+            names(&diff(&previous, &current, t(now))),
+            expected,
+            "{case}"
+        );
+    }
+}
+
+#[test]
+fn unlocked_names_who_released_and_carries_wanted() {
+    let prev = snap(
+        Some(0),
+        vec![file(
+            "wanted.xlsx",
+            FileState::Locked,
+            vec![lock("bob", Some("t"), None)],
+        )],
+    );
+    let cur = snap(
+        Some(5),
+        vec![file("wanted.xlsx", FileState::Unlocked, vec![])],
+    );
+    let events = diff(&prev, &cur, t(5));
+    let [
+        LockEvent::Unlocked {
+            released,
+            wanted,
+            path,
+            at,
+            ..
+        },
+    ] = events.as_slice()
+    else {
+        panic!("{events:?}")
+    };
+    assert!(wanted);
+    assert_eq!(path, "wanted.xlsx");
+    assert_eq!(*at, t(5));
+    assert_eq!(released[0].owner.as_deref(), Some("bob"));
+}
+
+#[test]
+fn refresh_counts_only_beyond_elapsed_time_and_tolerance() {
+    let with_expiry = |e: i64| snap_one(lock("alice", Some("tok"), Some(e)));
+    // A counting-down server: the expiry stays put (±1 s of rounding), then jumps on a real refresh.
+    assert_eq!(
+        names(&diff(
+            &at(0, with_expiry(600)),
+            &at(30, with_expiry(601)),
+            t(30)
+        )),
+        Vec::<&str>::new()
+    );
+    assert_eq!(
+        names(&diff(
+            &at(0, with_expiry(600)),
+            &at(30, with_expiry(930)),
+            t(30)
+        )),
+        vec!["refreshed"]
+    );
+    // A server that repeats the original timeout: "now + 600" moves by exactly the elapsed 30 s each
+    // poll, plus jitter inside the tolerance: not a refresh.
+    assert_eq!(
+        names(&diff(
+            &at(0, with_expiry(600)),
+            &at(30, with_expiry(630)),
+            t(30)
+        )),
+        Vec::<&str>::new()
+    );
+    assert_eq!(
+        names(&diff(
+            &at(0, with_expiry(600)),
+            &at(30, with_expiry(635)),
+            t(30)
+        )),
+        Vec::<&str>::new()
+    );
+    // One second more than elapsed + tolerance is a refresh.
+    assert_eq!(
+        names(&diff(
+            &at(0, with_expiry(600)),
+            &at(30, with_expiry(636)),
+            t(30)
+        )),
+        vec!["refreshed"]
+    );
+    // A shorter expiry is not a refresh.
+    assert_eq!(
+        names(&diff(
+            &at(0, with_expiry(600)),
+            &at(30, with_expiry(500)),
+            t(30)
+        )),
+        Vec::<&str>::new()
+    );
+    // "Never" to a time, or the reverse, is not a refresh either (no jump to measure).
+    let never = snap_one(lock("alice", Some("tok"), None));
+    assert_eq!(
+        names(&diff(
+            &at(0, never.clone()),
+            &at(30, with_expiry(900)),
+            t(30)
+        )),
+        Vec::<&str>::new()
+    );
+    assert_eq!(
+        names(&diff(&at(0, with_expiry(900)), &at(30, never), t(30))),
+        Vec::<&str>::new()
+    );
+}
+
+fn snap_one(l: Lock) -> Snapshot {
+    snap(None, vec![locked(vec![l])])
+}
+
+fn at(secs: i64, mut s: Snapshot) -> Snapshot {
+    s.at = Some(t(secs));
+    s
+}
+
+#[test]
+fn expiring_soon_fires_once_at_the_window_edge() {
+    // Expiry at 1000 s; the warning window opens at 700 s.
+    let s = |when: i64| at(when, snap_one(lock("alice", Some("tok"), Some(1000))));
+    assert_eq!(names(&diff(&s(0), &s(699), t(699))), Vec::<&str>::new());
+    // Exactly at the edge: fires (the window is (previous, now]).
+    assert_eq!(names(&diff(&s(0), &s(700), t(700))), vec!["expiring_soon"]);
+    // Crossed between two evaluations.
+    assert_eq!(
+        names(&diff(&s(690), &s(710), t(710))),
+        vec!["expiring_soon"]
+    );
+    // Already inside at the previous evaluation: not again.
+    assert_eq!(names(&diff(&s(700), &s(730), t(730))), Vec::<&str>::new());
+    // A lock first seen inside its window warns at once.
+    assert_eq!(
+        names(&diff(&Snapshot::default(), &s(800), t(800))),
+        vec!["locked", "expiring_soon"]
+    );
+}
+
+#[test]
+fn expired_means_still_listed_after_the_expiry_once() {
+    let s = |when: i64| at(when, snap_one(lock("alice", Some("tok"), Some(1000))));
+    assert_eq!(names(&diff(&s(990), &s(999), t(999))), Vec::<&str>::new());
+    // At the expiry instant, a fresh read still lists it: stale.
+    assert_eq!(names(&diff(&s(990), &s(1000), t(1000))), vec!["expired"]);
+    // Still listed later: reported only once.
+    assert_eq!(
+        names(&diff(&s(1000), &s(1030), t(1030))),
+        Vec::<&str>::new()
+    );
+    // First seen already expired: locked and expired at once (no "expiring soon" for the past).
+    assert_eq!(
+        names(&diff(&Snapshot::default(), &s(2000), t(2000))),
+        vec!["locked", "expired"]
+    );
+    // Refreshed after expiring, then expiring again: reported again.
+    let r = |when: i64| at(when, snap_one(lock("alice", Some("tok"), Some(5000))));
+    assert_eq!(names(&diff(&s(1030), &r(1060), t(1060))), vec!["refreshed"]);
+    assert_eq!(names(&diff(&r(4990), &r(5001), t(5001))), vec!["expired"]);
+}
+
+#[test]
+fn deadlines_list_warnings_and_rereads_in_order() {
+    let s = snap(
+        Some(0),
+        vec![
+            locked(vec![lock("alice", Some("a"), Some(1000))]),
+            file(
+                "b.odt",
+                FileState::Locked,
+                vec![lock("bob", Some("b"), Some(100))],
+            ),
+            file(
+                "c.odt",
+                FileState::Locked,
+                vec![lock("carol", Some("c"), None)],
+            ),
+        ],
+    );
+    let d = next_deadlines(&s, t(0), &DiffOptions::default());
+    let got: Vec<(i64, &str, bool)> = d
+        .iter()
+        .map(|d| {
+            (
+                d.at.timestamp() - t(0).timestamp(),
+                d.path.as_str(),
+                d.reread,
+            )
+        })
+        .collect();
+    // b's warning (100 - 300 s) is already past: only its expiry remains.
+    assert_eq!(
+        got,
+        vec![
+            (100, "b.odt", true),
+            (700, "a.odt", false),
+            (1000, "a.odt", true)
+        ]
+    );
+}
+
+#[test]
+fn events_serialise_as_tagged_json_lines() {
+    let prev = snap(Some(0), vec![locked(vec![lock("bob", Some("t"), None)])]);
+    let cur = snap(Some(5), vec![free()]);
+    let events = diff(&prev, &cur, t(5));
+    let json = serde_json::to_value(&events[0]).unwrap();
+    assert_eq!(json["event"], "unlocked");
+    assert_eq!(json["server"], "s");
+    assert_eq!(json["path"], "a.odt");
+    assert_eq!(json["released"][0]["owner"], "bob");
+    let back: LockEvent = serde_json::from_value(json).unwrap();
+    assert_eq!(back, events[0]);
+}

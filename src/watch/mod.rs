@@ -1,0 +1,133 @@
+//! The watch engine: poll every server, turn changes into [`LockEvent`]s, tell the user when a wanted file
+//! is free.
+//!
+//! Three layers, each usable and tested alone:
+//! - [`mod@diff`]: the pure decision "what changed between two readings at time `now`" — table-tested;
+//! - [`schedule`]: the tokio loop that reads each server on its own task, with intervals, jitter, backoff
+//!   and expiry timers, and publishes events on a channel — tested on tokio's paused clock;
+//! - [`notice`]: what a wanted file's release looks like as a desktop notification, sent through the
+//!   [`notice::Notifier`] trait (notify-rust on the desktop, a recorder in tests), at most once per release.
+//!
+//! The engine reads servers through [`Reader`]; [`ServerReader`] adapts the protocol layer's
+//! [`Server`] (credentials, detection) to it. Time comes from a [`Clock`]; the
+//! engine itself never asks the system for the time. It knows nothing of any UI, and it never takes or
+//! releases a lock itself: auto-lock plugs in through [`notice::LockTaker`].
+
+pub mod diff;
+pub mod notice;
+pub mod schedule;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use futures_util::future::BoxFuture;
+use tokio::sync::OnceCell;
+
+pub use diff::{DiffOptions, Health, LockEvent, ServerReading, Snapshot, diff};
+pub use schedule::{Pacing, Target, Watcher};
+
+use crate::config::ServerConfig;
+use crate::error::Result;
+use crate::model::FileEntry;
+use crate::protocol::Server;
+use crate::secrets::SecretStore;
+
+/// Where wall-clock time comes from.
+pub trait Clock: Send + Sync {
+    /// The current time.
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// The system's clock: the one place the engine's time comes from in production.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// Wall time that follows tokio's clock from a fixed origin, so a paused, auto-advancing test runtime moves
+/// timestamps and timers together.
+#[derive(Debug, Clone, Copy)]
+pub struct TokioClock {
+    origin: DateTime<Utc>,
+    started: tokio::time::Instant,
+}
+
+impl TokioClock {
+    /// A clock that reads `origin` now and advances with `tokio::time::Instant`.
+    pub fn starting_at(origin: DateTime<Utc>) -> TokioClock {
+        TokioClock {
+            origin,
+            started: tokio::time::Instant::now(),
+        }
+    }
+}
+
+impl Clock for TokioClock {
+    fn now(&self) -> DateTime<Utc> {
+        let elapsed = chrono::Duration::from_std(self.started.elapsed()).unwrap_or_default();
+        self.origin + elapsed
+    }
+}
+
+/// Reads the lock state of some paths of one server (a narrower view of
+/// [`LockSource`](crate::protocol::LockSource) that also covers connecting).
+pub trait Reader: Send + Sync {
+    /// Reads `paths` (relative to the server URL; `Folder/` reads its members). Whole-server problems are
+    /// `Err`; file problems are entries in state `error`.
+    fn read<'a>(
+        &'a self,
+        paths: &'a [String],
+        now: DateTime<Utc>,
+    ) -> BoxFuture<'a, Result<Vec<FileEntry>>>;
+}
+
+/// A configured server as a [`Reader`]: connects (password, protocol detection) on first use and again after
+/// a failure to connect, so a keyring that unlocks later or a server that comes up later just works.
+pub struct ServerReader {
+    config: ServerConfig,
+    secrets: Arc<dyn SecretStore>,
+    server: OnceCell<Server>,
+}
+
+impl ServerReader {
+    /// A reader for `config`, taking a keyring password from `secrets` when needed.
+    pub fn new(config: ServerConfig, secrets: Arc<dyn SecretStore>) -> ServerReader {
+        ServerReader {
+            config,
+            secrets,
+            server: OnceCell::new(),
+        }
+    }
+}
+
+impl Reader for ServerReader {
+    fn read<'a>(
+        &'a self,
+        paths: &'a [String],
+        now: DateTime<Utc>,
+    ) -> BoxFuture<'a, Result<Vec<FileEntry>>> {
+        Box::pin(async move {
+            let server = self
+                .server
+                .get_or_try_init(|| Server::connect(self.config.clone(), self.secrets.clone()))
+                .await?;
+            server.source().await?.read(paths, now).await
+        })
+    }
+}
+
+/// The targets for every server of `config`, read through [`ServerReader`].
+pub fn targets(config: &crate::config::Config, secrets: Arc<dyn SecretStore>) -> Vec<Target> {
+    config
+        .servers
+        .iter()
+        .map(|server| Target {
+            config: server.clone(),
+            reader: Arc::new(ServerReader::new(server.clone(), secrets.clone())),
+        })
+        .collect()
+}

@@ -1,0 +1,335 @@
+//! The command line's watch commands: `watch`, `history`, `want`, `unwant`.
+//!
+//! Adapters only: each command loads what it needs, calls the engine ([`lockwatch::watch`],
+//! [`lockwatch::history`], [`lockwatch::config_file`]) and prints. This is the one place where events meet
+//! their consumers — terminal, history, notifications — and the one place wall-clock time enters.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use chrono::{DateTime, Local, Utc};
+use lockwatch::config::Config;
+use lockwatch::config_file::{self, Outcome};
+use lockwatch::demo::Demo;
+use lockwatch::display;
+use lockwatch::history::{self, History};
+use lockwatch::model::Lock;
+use lockwatch::secrets::{KeyringStore, SecretStore};
+use lockwatch::watch::notice::{ACTION_OPEN, Announcer, DesktopNotifier, NoticeAction};
+use lockwatch::watch::{self, LockEvent, Pacing, SystemClock, Watcher};
+
+use super::{ConfigSource, Usage, load_config};
+
+/// Where the history database is: `LOCKWATCH_HISTORY`, else the user's data dir.
+fn history_path() -> Option<PathBuf> {
+    std::env::var_os("LOCKWATCH_HISTORY")
+        .map(PathBuf::from)
+        .or_else(history::default_path)
+}
+
+fn holders(locks: &[Lock]) -> String {
+    let names: Vec<String> = locks
+        .iter()
+        .map(|l| {
+            display::safe(
+                l.owner
+                    .as_deref()
+                    .or(l.owner_id.as_deref())
+                    .unwrap_or("someone"),
+                60,
+            )
+        })
+        .collect();
+    if names.is_empty() {
+        "someone".into()
+    } else {
+        names.join(", ")
+    }
+}
+
+fn clock_time(at: &DateTime<Utc>) -> String {
+    at.with_timezone(&Local).format("%H:%M:%S").to_string()
+}
+
+/// One human-readable line for `event`.
+fn describe(event: &LockEvent) -> String {
+    let what = match event {
+        LockEvent::Locked { locks, .. } => format!("locked by {}", holders(locks)),
+        LockEvent::Unlocked { released, .. } => format!("free (released by {})", holders(released)),
+        LockEvent::HolderChanged { before, after, .. } => {
+            format!("now locked by {} (was {})", holders(after), holders(before))
+        }
+        LockEvent::Refreshed { lock, .. } => format!(
+            "lock of {} refreshed{}",
+            holders(std::slice::from_ref(lock)),
+            lock.expires_at
+                .map(|e| format!(" until {}", clock_time(&e)))
+                .unwrap_or_default()
+        ),
+        LockEvent::ExpiringSoon {
+            lock, expires_at, ..
+        } => format!(
+            "lock of {} expires at {}",
+            holders(std::slice::from_ref(lock)),
+            clock_time(expires_at)
+        ),
+        LockEvent::Expired {
+            lock, expired_at, ..
+        } => format!(
+            "stale: {}'s lock expired at {} but the server still lists it",
+            holders(std::slice::from_ref(lock)),
+            clock_time(expired_at)
+        ),
+        LockEvent::ServerDown {
+            error,
+            retry_in_secs,
+            ..
+        } => format!(
+            "server down: {}{}",
+            display::safe(&error.message, 200),
+            retry_in_secs
+                .map(|s| format!(" (retrying in {s} s)"))
+                .unwrap_or_default()
+        ),
+        LockEvent::ServerBack { down_since, .. } => {
+            format!("server back (down since {})", clock_time(down_since))
+        }
+    };
+    let star = if matches!(
+        event,
+        LockEvent::Locked { wanted: true, .. } | LockEvent::Unlocked { wanted: true, .. }
+    ) {
+        " ★"
+    } else {
+        ""
+    };
+    format!(
+        "{}  {}  {}{}  {}",
+        clock_time(&event.at()),
+        display::safe(event.server(), 40),
+        display::safe(event.path().unwrap_or("-"), 80),
+        star,
+        what
+    )
+}
+
+pub(crate) async fn run_watch(config_path: Option<PathBuf>, json: bool) -> Result<ExitCode, Usage> {
+    let (config, _demo) = match load_config(config_path)? {
+        ConfigSource::File(config) => (config, None),
+        ConfigSource::Missing(path) => {
+            let demo = Demo::start(SocketAddr::from(([127, 0, 0, 1], 0)))
+                .await
+                .map_err(|err| Usage(format!("cannot start the built-in demo: {err}")))?;
+            eprintln!(
+                "No config file at {}: watching the built-in demo server.\n",
+                path.display()
+            );
+            let config = Config::parse(&demo.config_toml(), "demo", &|_| None)
+                .map_err(|err| Usage(format!("the demo config is invalid: {err}")))?;
+            (config, Some(demo))
+        }
+    };
+    if config.servers.is_empty() {
+        return Err(Usage(
+            "no servers configured; add a [[servers]] entry to the config file (see the README)"
+                .into(),
+        ));
+    }
+    let mut history = match history_path() {
+        Some(path) => match History::open(
+            &path,
+            config.stale_after,
+            config.history_retention,
+            Utc::now(),
+        ) {
+            Ok(history) => Some(history),
+            Err(err) => {
+                eprintln!("lockwatch: history is off: {err}");
+                None
+            }
+        },
+        None => None,
+    };
+    let (actions_tx, mut actions) = tokio::sync::mpsc::unbounded_channel::<NoticeAction>();
+    let notifier = Arc::new(DesktopNotifier::new(Some(actions_tx)));
+    // Auto-lock plugs in here with `Announcer::with_taker` once lock actions exist.
+    let mut announcer = Announcer::new(notifier, Local);
+    let secrets: Arc<dyn SecretStore> = Arc::new(KeyringStore);
+    let (watcher, mut events): (Watcher, _) = Watcher::start(
+        watch::targets(&config, secrets),
+        Pacing::new(config.poll_interval),
+        Arc::new(SystemClock),
+    );
+    let mut notify_failed = false;
+    let mut out = std::io::stdout();
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => break,
+            Some(action) = actions.recv() => open_action(&config, &action),
+            event = events.recv() => {
+                let Some(event) = event else { break };
+                let line = if json {
+                    serde_json::to_string(&event).unwrap_or_default()
+                } else {
+                    describe(&event)
+                };
+                if let Err(err) = writeln!(out, "{line}").and_then(|()| out.flush()) {
+                    if err.kind() == std::io::ErrorKind::BrokenPipe {
+                        break;
+                    }
+                    eprintln!("lockwatch: cannot write the output: {err}");
+                }
+                if let Some(h) = history.as_mut()
+                    && let Err(err) = h.record(&event)
+                {
+                    eprintln!("lockwatch: {err}");
+                }
+                if let Err(err) = announcer.handle(&event).await
+                    && !notify_failed
+                {
+                    // Said once: a machine without a notification server still gets the lines above.
+                    notify_failed = true;
+                    eprintln!("lockwatch: desktop notifications are unavailable: {err}");
+                }
+            }
+        }
+    }
+    drop(watcher);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Handles a notification button: "Open" opens the file's URL with the desktop's opener.
+fn open_action(config: &Config, action: &NoticeAction) {
+    if action.action != ACTION_OPEN {
+        eprintln!("lockwatch: \"Lock it now\" is not available in this version");
+        return;
+    }
+    let Some(server) = config.server(&action.server) else {
+        return;
+    };
+    let url = lockwatch::protocol::resource_url(&server.url, &action.path);
+    let opener = if cfg!(target_os = "macos") {
+        "open"
+    } else {
+        "xdg-open"
+    };
+    if let Err(err) = std::process::Command::new(opener).arg(url.as_str()).spawn() {
+        eprintln!("lockwatch: cannot open {}: {err}", action.path);
+    }
+}
+
+pub(crate) fn run_history(
+    server: Option<String>,
+    path: Option<String>,
+    json: bool,
+) -> Result<ExitCode, Usage> {
+    let Some(db) = history_path() else {
+        return Err(Usage(
+            "cannot find the user's data directory; set LOCKWATCH_HISTORY".into(),
+        ));
+    };
+    let now = Utc::now();
+    let holds = if db.exists() {
+        // Retention and the stale threshold come from the defaults here: the config may be absent, and
+        // reading must never prune what a running watcher still needs.
+        let history = History::open(
+            &db,
+            std::time::Duration::from_secs(lockwatch::config::DEFAULT_STALE_AFTER_SECS),
+            std::time::Duration::MAX,
+            now,
+        )
+        .map_err(|err| Usage(err.to_string()))?;
+        history
+            .holds(server.as_deref(), path.as_deref(), now)
+            .map_err(|err| Usage(err.to_string()))?
+    } else {
+        Vec::new()
+    };
+    let mut out = std::io::stdout().lock();
+    let written = if json {
+        serde_json::to_string_pretty(&holds)
+            .map_err(std::io::Error::other)
+            .and_then(|text| writeln!(out, "{text}"))
+    } else if holds.is_empty() {
+        writeln!(
+            out,
+            "No history yet: `lockwatch watch` records who holds which file."
+        )
+    } else {
+        let mut table = comfy_table::Table::new();
+        table.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
+        table.set_header(["File", "Server", "Holder", "From", "Until", ""]);
+        let when = |t: &DateTime<Utc>| t.with_timezone(&Local).format("%Y-%m-%d %H:%M").to_string();
+        for hold in &holds {
+            table.add_row([
+                display::safe(&hold.path, 60),
+                display::safe(&hold.server, 30),
+                display::safe(
+                    hold.holder
+                        .as_deref()
+                        .or(hold.holder_id.as_deref())
+                        .unwrap_or("someone"),
+                    40,
+                ),
+                when(&hold.from),
+                hold.until
+                    .as_ref()
+                    .map_or_else(|| "still held".to_owned(), when),
+                if hold.stale {
+                    "stale".to_owned()
+                } else {
+                    String::new()
+                },
+            ]);
+        }
+        writeln!(out, "{table}")
+    };
+    match written {
+        Err(err) if err.kind() != std::io::ErrorKind::BrokenPipe => {
+            eprintln!("lockwatch: cannot write the output: {err}");
+            Ok(ExitCode::FAILURE)
+        }
+        _ => Ok(ExitCode::SUCCESS),
+    }
+}
+
+pub(crate) fn run_want(
+    config_path: Option<PathBuf>,
+    server: &str,
+    path: &str,
+    want: bool,
+) -> Result<ExitCode, Usage> {
+    let file = match config_path {
+        Some(path) => path,
+        None => lockwatch::config::default_path().ok_or_else(|| {
+            Usage("cannot find the user's config directory; pass --config PATH".into())
+        })?,
+    };
+    if !file.exists() {
+        return Err(Usage(format!(
+            "no config file at {}; add the server there first (see the README)",
+            file.display()
+        )));
+    }
+    let outcome = config_file::set_wanted(&file, server, path, want).map_err(|err| {
+        Usage(format!(
+            "{}: {}",
+            file.display(),
+            err.to_string().trim_start_matches(": ")
+        ))
+    })?;
+    let path = display::safe(path.trim_start_matches('/'), 120);
+    let message = match (want, outcome) {
+        (true, Outcome::Changed) => {
+            format!("{path} on {server} is now wanted: you will be told when it is free")
+        }
+        (true, Outcome::Unchanged) => format!("{path} on {server} was already wanted"),
+        (false, Outcome::Changed) => format!("{path} on {server} is no longer wanted"),
+        (false, Outcome::Unchanged) => format!("{path} on {server} was not wanted"),
+    };
+    println!("{message}");
+    Ok(ExitCode::SUCCESS)
+}

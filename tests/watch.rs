@@ -1,0 +1,199 @@
+//! The watch commands end to end: `lockwatch watch` against a real server (Apache mod_dav) with a real
+//! notification server on a private D-Bus session bus; `history`, `want` and `unwant` on real files.
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use url::Url;
+
+use crate::support::davops::{self, LockSpec};
+use crate::support::notifications::NotificationServer;
+use crate::support::{ALICE, BOB, apache::Apache, both, lockwatch, write_config};
+
+fn url(base: &str, path: &str) -> String {
+    lockwatch::protocol::resource_url(&Url::parse(base).unwrap(), path).to_string()
+}
+
+/// Starts `lockwatch watch --json` isolated in `home`, with extra environment.
+fn spawn_watch(home: &Path, config: &Path, env: &[(&str, &str)]) -> tokio::process::Child {
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_lockwatch"));
+    cmd.args(["--config", config.to_str().unwrap(), "watch", "--json"])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join(".config"))
+        .env("XDG_DATA_HOME", home.join(".local/share"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.spawn().unwrap()
+}
+
+/// Reads JSON lines until one matches, failing after `within`.
+async fn wait_for(
+    lines: &mut tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
+    within: Duration,
+    what: &str,
+    matches: impl Fn(&Value) -> bool,
+) -> Value {
+    let deadline = tokio::time::Instant::now() + within;
+    let mut seen = Vec::new();
+    loop {
+        let line = tokio::time::timeout_at(deadline, lines.next_line())
+            .await
+            .unwrap_or_else(|_| panic!("no {what} within {within:?}; saw {seen:#?}"))
+            .unwrap()
+            .unwrap_or_else(|| panic!("lockwatch watch ended before {what}; saw {seen:#?}"));
+        let value: Value = serde_json::from_str(&line).unwrap();
+        if matches(&value) {
+            return value;
+        }
+        seen.push(value);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_wanted_file_released_by_a_colleague_reaches_the_desktop() {
+    let server = Apache::start();
+    let base = server.base_url();
+    let file = url(&base, "Budget 2026.xlsx");
+    assert!(davops::put(&file, ALICE, b"numbers\n").await.is_success());
+    let spec = LockSpec {
+        owner_xml: Some("Bob Builder".into()),
+        ..LockSpec::default()
+    };
+    let token = davops::lock(&file, BOB, &spec).await.unwrap();
+
+    let mut bus = NotificationServer::start().await;
+    let home = tempfile::tempdir().unwrap();
+    let config = write_config(
+        home.path(),
+        &format!(
+            "# the office server\n[[servers]]\nname = \"office\"\nurl = \"{base}\"\nusername = \"alice\"\npassword_env = \"PW_ALICE\"\nwanted = [\"Budget 2026.xlsx\"]\nwanted_interval_secs = 1\n"
+        ),
+    );
+    let history = home.path().join("history.sqlite3");
+    let mut child = spawn_watch(
+        home.path(),
+        &config,
+        &[
+            ("PW_ALICE", ALICE.1),
+            ("DBUS_SESSION_BUS_ADDRESS", bus.address()),
+            ("LOCKWATCH_HISTORY", history.to_str().unwrap()),
+        ],
+    );
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let locked = wait_for(&mut lines, Duration::from_secs(30), "locked event", |v| {
+        v["event"] == "locked"
+    })
+    .await;
+    assert_eq!(locked["path"], "Budget 2026.xlsx");
+    assert_eq!(locked["wanted"], true);
+    assert_eq!(locked["locks"][0]["owner"], "Bob Builder");
+
+    assert!(davops::unlock(&file, BOB, &token).await.is_success());
+    let unlocked = wait_for(&mut lines, Duration::from_secs(30), "unlocked event", |v| {
+        v["event"] == "unlocked"
+    })
+    .await;
+    assert_eq!(unlocked["released"][0]["owner"], "Bob Builder");
+
+    let notice = bus
+        .next(Duration::from_secs(30))
+        .await
+        .expect("no desktop notification within 30 s");
+    assert_eq!(notice["app_name"], "Lockwatch");
+    assert_eq!(notice["summary"], "Budget 2026.xlsx is free");
+    let body = notice["body"].as_str().unwrap();
+    assert!(
+        body.starts_with("Bob Builder released it at ") && body.ends_with("(office)."),
+        "{body}"
+    );
+    // The test server supports actions: "Open" is offered ("Lock it now" waits for lock actions).
+    assert_eq!(notice["actions"], serde_json::json!(["open", "Open"]));
+
+    // Ctrl-C stops it cleanly.
+    let pid = child.id().unwrap().to_string();
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = tokio::time::timeout(Duration::from_secs(10), child.wait())
+        .await
+        .expect("lockwatch watch did not stop within 10 s of Ctrl-C")
+        .unwrap();
+    assert!(exit.success(), "{exit:?}");
+
+    // The history knows who held the file, from when to when.
+    let out = lockwatch(
+        home.path(),
+        &["history", "office", "Budget 2026.xlsx", "--json"],
+        &[("LOCKWATCH_HISTORY", history.to_str().unwrap())],
+    )
+    .await;
+    assert!(out.status.success(), "{}", both(&out));
+    let holds: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(holds.as_array().unwrap().len(), 1, "{holds:#}");
+    assert_eq!(holds[0]["holder"], "Bob Builder");
+    assert!(holds[0]["until"].is_string(), "{holds:#}");
+    assert_eq!(holds[0]["stale"], false);
+}
+
+#[tokio::test]
+async fn want_and_unwant_edit_the_config_keeping_comments() {
+    let home = tempfile::tempdir().unwrap();
+    let text = "# my servers\n[[servers]]\nname = \"office\" # the cloud\nurl = \"http://127.0.0.1:9/dav/\"\nwanted = [\"A.odt\"] # waiting\n";
+    let config = write_config(home.path(), text);
+    let path = config.to_str().unwrap();
+    let out = lockwatch(
+        home.path(),
+        &["--config", path, "want", "office", "Plan B.pptx"],
+        &[],
+    )
+    .await;
+    assert!(out.status.success(), "{}", both(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Plan B.pptx on office is now wanted"));
+    let edited = std::fs::read_to_string(&config).unwrap();
+    assert!(
+        edited.contains("# my servers") && edited.contains("# the cloud"),
+        "{edited}"
+    );
+    assert!(edited.contains("\"A.odt\", \"Plan B.pptx\""), "{edited}");
+    assert_eq!(
+        std::fs::read_to_string(home.path().join("config.toml.bak")).unwrap(),
+        text
+    );
+
+    let out = lockwatch(
+        home.path(),
+        &["--config", path, "unwant", "office", "A.odt"],
+        &[],
+    )
+    .await;
+    assert!(out.status.success(), "{}", both(&out));
+    let edited = std::fs::read_to_string(&config).unwrap();
+    assert!(
+        !edited.contains("A.odt") && edited.contains("Plan B.pptx"),
+        "{edited}"
+    );
+
+    let out = lockwatch(
+        home.path(),
+        &["--config", path, "want", "nowhere", "x"],
+        &[],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2), "{}", both(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no server named \"nowhere\""),
+        "{}",
+        both(&out)
+    );
+}
