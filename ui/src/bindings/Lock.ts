@@ -15,8 +15,4 @@ expires_at: string | null, expiry: Expiry, timeout: string | null,
 /**
  * The lock comes from a folder's depth-infinity lock (see `root`).
  */
-inherited: boolean, 
-/**
- * Held by this Lockwatch user.
- */
-mine: boolean, };
+inherited: boolean, };
