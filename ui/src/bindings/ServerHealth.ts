@@ -2,4 +2,32 @@
 import type { ErrorInfo } from "./ErrorInfo";
 import type { ServerKind } from "./ServerKind";
 
-export type ServerHealth = { retry_in_secs: number | null, checked_at: string | null, name: string, kind: ServerKind | null, ok: boolean, error: ErrorInfo | null, };
+/**
+ * A server's health as the window shows it: the engine's status plus when it was read and when it is
+ * read next.
+ */
+export type ServerHealth = { 
+/**
+ * For a server in error: seconds (from `generated_at`) until it is read again; null otherwise.
+ */
+retry_in_secs: number | null, 
+/**
+ * When the server was last read.
+ */
+checked_at: string | null, 
+/**
+ * Name from the config.
+ */
+name: string, 
+/**
+ * The protocol in use (configured or detected), null when detection failed.
+ */
+kind: ServerKind | null, 
+/**
+ * True when the server answered and its lock state could be read.
+ */
+ok: boolean, 
+/**
+ * What went wrong for the server as a whole.
+ */
+error: ErrorInfo | null, };

@@ -2,4 +2,23 @@
 import type { ErrorInfo } from "./ErrorInfo";
 import type { ServerKind } from "./ServerKind";
 
-export type ServerStatus = { name: string, kind: ServerKind | null, ok: boolean, error: ErrorInfo | null, };
+/**
+ * The health of one configured server in a report.
+ */
+export type ServerStatus = { 
+/**
+ * Name from the config.
+ */
+name: string, 
+/**
+ * The protocol in use (configured or detected), null when detection failed.
+ */
+kind: ServerKind | null, 
+/**
+ * True when the server answered and its lock state could be read.
+ */
+ok: boolean, 
+/**
+ * What went wrong for the server as a whole.
+ */
+error: ErrorInfo | null, };
