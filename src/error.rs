@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::ConfigError;
 
 /// What kind of failure happened: the part of an error a UI may branch on (never on the message text).
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorKind {
@@ -44,6 +45,7 @@ pub enum ErrorKind {
 }
 
 /// An error as it appears in reports and crosses to front ends: a kind and one readable sentence.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorInfo {
     /// What kind of failure it is.

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::ErrorInfo;
 
 /// The protocol a server speaks, as configured or as detected.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ServerKind {
@@ -41,6 +42,7 @@ impl std::fmt::Display for ServerKind {
 }
 
 /// What is known about one watched file.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum FileState {
@@ -67,6 +69,7 @@ impl FileState {
 }
 
 /// RFC 4918 lock scope.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LockScope {
@@ -77,6 +80,7 @@ pub enum LockScope {
 }
 
 /// Where a lock comes from, which decides who can see and release it.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LockKind {
@@ -93,6 +97,7 @@ pub enum LockKind {
 }
 
 /// How much is known about when a lock ends.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Expiry {
@@ -109,6 +114,7 @@ pub enum Expiry {
 }
 
 /// One lock that applies to a file.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Lock {
     /// Best human-readable holder (display name, e-mail address, owner text), or null.
@@ -144,6 +150,7 @@ pub struct Lock {
 }
 
 /// The lock state of one watched file.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileEntry {
     /// Name of the server in the config.
@@ -265,6 +272,7 @@ pub struct Capabilities {
 }
 
 /// The health of one configured server in a report.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ServerStatus {
     /// Name from the config.
@@ -278,6 +286,7 @@ pub struct ServerStatus {
 }
 
 /// Everything `lockwatch status` knows at one moment.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StatusReport {
     /// One entry per selected server, in config order.

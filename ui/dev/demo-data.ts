@@ -2,18 +2,25 @@
 // shared, inherited, app, token and WOPI locks, a file error, a file that cannot be locked.
 // Times are relative to `now` so countdowns look alive whenever this is opened.
 
-import type { Capabilities } from "../src/bindings/Capabilities";
+import type { Capabilities } from "../src/bindings-pending/Capabilities";
 import type { FileEntry } from "../src/bindings/FileEntry";
-import type { HistoryEntry } from "../src/bindings/HistoryEntry";
+import type { HistoryEntry } from "../src/bindings-pending/HistoryEntry";
 import type { Lock } from "../src/bindings/Lock";
 import type { ServerSettings } from "../src/bindings/ServerSettings";
-import type { ServerStatus } from "../src/bindings/ServerStatus";
+import type { Feature } from "../src/bindings/Feature";
+import type { ServerHealth } from "../src/bindings/ServerHealth";
 import type { Snapshot } from "../src/bindings/Snapshot";
 
 const MIN = 60_000;
 const iso = (ms: number) => new Date(ms).toISOString();
 
-export function lock(partial: Partial<Lock> = {}): Lock {
+/** A lock as the engine reports it (`mine` marks your own). */
+export type DevLock = Lock;
+
+/** Every optional feature: the fake backend answers all commands. */
+export const ALL_FEATURES: Feature[] = ["lock_actions", "ask_to_release", "history", "set_wanted", "edit_servers"];
+
+export function lock(partial: Partial<DevLock> = {}): DevLock {
   return {
     owner: null,
     owner_id: null,
@@ -47,7 +54,7 @@ export function file(server: string, path: string, partial: Partial<FileEntry> =
   };
 }
 
-export function server(name: string, partial: Partial<ServerStatus> = {}): ServerStatus {
+export function server(name: string, partial: Partial<ServerHealth> = {}): ServerHealth {
   return { name, kind: "webdav", ok: true, error: null, retry_in_secs: null, checked_at: null, ...partial };
 }
 
@@ -57,6 +64,8 @@ export function demoSnapshot(now: number): Snapshot {
     demo: false,
     paused: false,
     generated_at: iso(now),
+    features: ALL_FEATURES,
+    config_path: "/home/you/.config/lockwatch/config.toml",
     servers: [
       server("Team Nextcloud", { kind: "nextcloud", checked_at: iso(now - 8_000) }),
       server("Legal DAV", { kind: "webdav", checked_at: iso(now - 11_000) }),

@@ -7,14 +7,15 @@
 import { emit } from "@tauri-apps/api/event";
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 
-import type { ActionOutcome } from "../src/bindings/ActionOutcome";
-import type { AskChannel } from "../src/bindings/AskChannel";
-import type { Capabilities } from "../src/bindings/Capabilities";
+import type { ActionOutcome } from "../src/bindings-pending/ActionOutcome";
+import type { AskChannel } from "../src/bindings-pending/AskChannel";
+import type { Capabilities } from "../src/bindings-pending/Capabilities";
 import type { ErrorInfo } from "../src/bindings/ErrorInfo";
 import type { FileEntry } from "../src/bindings/FileEntry";
-import type { HistoryEntry } from "../src/bindings/HistoryEntry";
+import type { HistoryEntry } from "../src/bindings-pending/HistoryEntry";
 import type { ServerSettings } from "../src/bindings/ServerSettings";
 import type { Snapshot } from "../src/bindings/Snapshot";
+import { isMine } from "../src/features";
 import { lock } from "./demo-data";
 
 export interface Call {
@@ -109,7 +110,7 @@ export function installFakeBackend(options: FakeOptions): FakeBackend {
       }
       case "unlock_file": {
         const f = findFile(args.server, args.path);
-        f.locks = f.locks.filter((l) => !l.mine);
+        f.locks = f.locks.filter((l) => !isMine(l));
         if (f.locks.length === 0) f.state = "unlocked";
         return outcome(f, `${base(f.path)} is unlocked.`);
       }
@@ -128,7 +129,7 @@ export function installFakeBackend(options: FakeOptions): FakeBackend {
       case "ask_to_release": {
         const f = findFile(args.server, args.path);
         const via = args.via as AskChannel;
-        const holder = f.locks.find((l) => !l.mine)?.owner ?? "the holder";
+        const holder = f.locks.find((l) => !isMine(l))?.owner ?? "the holder";
         return `Asked ${holder} via ${via === "talk" ? "Talk" : via === "mail" ? "email" : via} to release ${base(f.path)}.`;
       }
       case "list_servers":

@@ -3,14 +3,15 @@
 
 import { useEffect, useId, useState } from "preact/hooks";
 
-import type { ActionOutcome } from "./bindings/ActionOutcome";
-import type { AskChannel } from "./bindings/AskChannel";
-import type { Capabilities } from "./bindings/Capabilities";
+import type { ActionOutcome } from "./bindings-pending/ActionOutcome";
+import type { AskChannel } from "./bindings-pending/AskChannel";
+import type { Capabilities } from "./bindings-pending/Capabilities";
 import type { FileEntry } from "./bindings/FileEntry";
-import type { HistoryEntry } from "./bindings/HistoryEntry";
+import type { HistoryEntry } from "./bindings-pending/HistoryEntry";
 import type { Lock } from "./bindings/Lock";
 import { useNow } from "./clock";
 import { ConfirmDialog, Dialog, usePending } from "./dialog";
+import { isMine } from "./features";
 import { ErrorNote } from "./feedback";
 import * as ipc from "./ipc";
 import {
@@ -30,7 +31,7 @@ import {
 
 /** "Anna", "Anna and Ben", "Anna, Ben and Chris" — holders other than you. */
 export function holderList(locks: readonly Lock[]): string {
-  const names = [...new Set(locks.filter((l) => !l.mine).map(lockHolderName))];
+  const names = [...new Set(locks.filter((l) => !isMine(l)).map(lockHolderName))];
   if (names.length === 0) return "Someone";
   if (names.length === 1) return names[0] ?? "Someone";
   return `${names.slice(0, -1).join(", ")} and ${names[names.length - 1]}`;
@@ -48,7 +49,7 @@ export function ForceUnlockDialog(props: FileDialogProps & { caps: Capabilities;
   const { file, caps } = props;
   const now = useNow();
   const name = displaySafe(baseName(file.path));
-  const others = file.locks.filter((l) => !l.mine);
+  const others = file.locks.filter((l) => !isMine(l));
   const holders = holderList(file.locks);
   const anonymous = others.length > 0 && others.every((l) => !holderKnown(l));
   const editors = [...new Set(others.map((l) => l.editor).filter((e): e is string => !!e))].map(displaySafe);

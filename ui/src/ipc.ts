@@ -9,12 +9,12 @@
 import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 
-import type { ActionOutcome } from "./bindings/ActionOutcome";
-import type { AskChannel } from "./bindings/AskChannel";
-import type { Capabilities } from "./bindings/Capabilities";
+import type { ActionOutcome } from "./bindings-pending/ActionOutcome";
+import type { AskChannel } from "./bindings-pending/AskChannel";
+import type { Capabilities } from "./bindings-pending/Capabilities";
 import type { ErrorKind } from "./bindings/ErrorKind";
 import type { FocusFile } from "./bindings/FocusFile";
-import type { HistoryEntry } from "./bindings/HistoryEntry";
+import type { HistoryEntry } from "./bindings-pending/HistoryEntry";
 import type { ServerSettings } from "./bindings/ServerSettings";
 import type { Snapshot } from "./bindings/Snapshot";
 

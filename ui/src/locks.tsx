@@ -9,14 +9,15 @@ import type { ComponentChildren } from "preact";
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from "preact/hooks";
 
 import { AskDialog, ForceUnlockDialog, HistoryDialog } from "./actions";
-import type { ActionOutcome } from "./bindings/ActionOutcome";
-import type { Capabilities } from "./bindings/Capabilities";
+import type { ActionOutcome } from "./bindings-pending/ActionOutcome";
+import type { Capabilities } from "./bindings-pending/Capabilities";
 import type { FileEntry } from "./bindings/FileEntry";
 import type { FileState } from "./bindings/FileState";
 import type { Lock } from "./bindings/Lock";
-import type { ServerStatus } from "./bindings/ServerStatus";
+import type { ServerHealth as ServerHealthInfo } from "./bindings/ServerHealth";
 import type { Snapshot } from "./bindings/Snapshot";
 import { useNow } from "./clock";
+import { hasFeature, isMine, NOT_YET } from "./features";
 import { ErrorNote, useFeedback } from "./feedback";
 import { Icon, type IconName } from "./icons";
 import * as ipc from "./ipc";
@@ -255,16 +256,22 @@ export function LocksView(props: LocksViewProps) {
 
   const returnToRow = (key: string) => () => elementFor(key) ?? elementFor(tabKey);
 
+  const canLock = hasFeature(snap, "lock_actions");
+  const canWant = hasFeature(snap, "set_wanted");
+  /** Spread into a menu item whose command the shell does not have yet. */
+  const notYet = (available: boolean) => (available ? {} : { disabledReason: NOT_YET });
+
   const actionsFor = (file: FileEntry): MenuItem[] => {
     const cap = caps.get(file.server);
-    const mine = file.locks.some((l) => l.mine);
-    const others = file.locks.filter((l) => !l.mine);
+    const mine = file.locks.some(isMine);
+    const others = file.locks.filter((l) => !isMine(l));
     const items: MenuItem[] = [];
     if (file.state === "unlocked") {
       items.push({
         id: "lock",
         label: "Lock",
         icon: "lock",
+        ...notYet(canLock),
         run: () => void runAction(() => ipc.lockFile(file.server, file.path, false)),
       });
       if (cap?.scopes.includes("shared")) {
@@ -281,6 +288,7 @@ export function LocksView(props: LocksViewProps) {
         id: "unlock",
         label: "Unlock",
         icon: "unlock",
+        ...notYet(canLock),
         run: () => void runAction(() => ipc.unlockFile(file.server, file.path)),
       });
     }
@@ -323,12 +331,14 @@ export function LocksView(props: LocksViewProps) {
       id: "want",
       label: file.wanted ? "Stop telling me when it is free" : "Tell me when it is free",
       icon: file.wanted ? "bellOn" : "bell",
+      ...notYet(canWant),
       run: () => void toggleWanted(file),
     });
     items.push({
       id: "history",
       label: "History…",
       icon: "history",
+      ...notYet(hasFeature(snap, "history")),
       run: () => setDialog({ kind: "history", file }),
     });
     return items;
@@ -593,6 +603,8 @@ export function LocksView(props: LocksViewProps) {
                       flash={flashKey === rowKey(file)}
                       menuOpen={menu?.key === rowKey(file)}
                       caps={caps.get(file.server)}
+                      canWant={canWant}
+                      canLock={canLock}
                       onFocus={() => setActiveKey(rowKey(file))}
                       onWant={() => void toggleWanted(file)}
                       onAction={(id) => actionsFor(file).find((a) => a.id === id)?.run()}
@@ -621,6 +633,8 @@ export function LocksView(props: LocksViewProps) {
                   flash={flashKey === rowKey(file)}
                   menuOpen={menu?.key === rowKey(file)}
                   caps={caps.get(file.server)}
+                  canWant={canWant}
+                  canLock={canLock}
                   onFocus={() => setActiveKey(rowKey(file))}
                   onWant={() => void toggleWanted(file)}
                   onAction={(id) => actionsFor(file).find((a) => a.id === id)?.run()}
@@ -742,7 +756,7 @@ function ShortcutHelp({ onClose }: { onClose: () => void }) {
   );
 }
 
-export function ServerHealth({ status, generatedAt }: { status: ServerStatus | null; generatedAt: string }) {
+export function ServerHealth({ status, generatedAt }: { status: ServerHealthInfo | null; generatedAt: string }) {
   const now = useNow();
   if (!status) return <span class="health health-unknown">not configured</span>;
   if (status.ok) {
@@ -764,7 +778,7 @@ export function ServerHealth({ status, generatedAt }: { status: ServerStatus | n
   );
 }
 
-function ServerBanner({ status, generatedAt, named }: { status: ServerStatus; generatedAt: string; named?: boolean }) {
+function ServerBanner({ status, generatedAt, named }: { status: ServerHealthInfo; generatedAt: string; named?: boolean }) {
   const now = useNow();
   const retry = formatRetry(status.retry_in_secs, generatedAt, now);
   return (
@@ -784,7 +798,7 @@ function ServerBanner({ status, generatedAt, named }: { status: ServerStatus; ge
 
 interface GroupHeaderProps {
   server: string;
-  status: ServerStatus | null;
+  status: ServerHealthInfo | null;
   count: number;
   total: number;
   open: boolean;
@@ -839,6 +853,9 @@ interface FileRowProps {
   flash: boolean;
   menuOpen: boolean;
   caps: Capabilities | undefined;
+  /** The shell has `set_wanted` / the lock actions. */
+  canWant: boolean;
+  canLock: boolean;
   onFocus: () => void;
   onWant: () => void;
   onAction: (id: string) => void;
@@ -850,9 +867,9 @@ function FileRow(p: FileRowProps) {
   const now = useNow();
   const name = displaySafe(baseName(file.path));
   const folder = displaySafe(dirName(file.path));
-  const mine = file.locks.some((l) => l.mine);
+  const mine = file.locks.some(isMine);
   const locks = file.locks;
-  const stateLabel = file.state === "locked" && mine && locks.every((l) => l.mine) ? "Locked by you" : STATE_LABEL[file.state];
+  const stateLabel = file.state === "locked" && mine && locks.every(isMine) ? "Locked by you" : STATE_LABEL[file.state];
 
   return (
     <tr
@@ -966,12 +983,21 @@ function FileRow(p: FileRowProps) {
             tabIndex={-1}
             aria-pressed={file.wanted}
             aria-label={`Tell me when ${name} is free`}
-            title={file.wanted ? "You will be told when it is free (click to stop)" : "Tell me when it is free"}
+            disabled={!p.canWant}
+            title={
+              !p.canWant
+                ? `${file.wanted ? "Wanted (from the config file)" : "Tell me when it is free"}: changing it here is ${NOT_YET.toLowerCase()}`
+                : file.wanted
+                  ? "You will be told when it is free (click to stop)"
+                  : "Tell me when it is free"
+            }
             onClick={p.onWant}
           >
             <Icon name={file.wanted ? "bellOn" : "bell"} />
           </button>
-          {mine ? (
+          {!p.canLock ? (
+            <span class="small-placeholder" />
+          ) : mine ? (
             <button type="button" class="small" tabIndex={-1} onClick={() => p.onAction("unlock")}>
               Unlock
             </button>
@@ -1006,7 +1032,7 @@ function HolderLine({ lock }: { lock: Lock }) {
   return (
     <div class="line holder" title={title}>
       <span class="truncate">{name}</span>
-      {lock.mine && <span class="badge badge-you">you</span>}
+      {isMine(lock) && <span class="badge badge-you">you</span>}
       {lock.inherited && (
         <span class="badge badge-inherited" title={`Inherited from the folder lock on ${displaySafe(lock.root) || "a parent folder"}`}>
           <Icon name="folder" />

@@ -6,14 +6,15 @@
 import type { ComponentChildren } from "preact";
 import { useEffect, useId, useState } from "preact/hooks";
 
-import type { Capabilities } from "./bindings/Capabilities";
+import type { Capabilities } from "./bindings-pending/Capabilities";
 import type { ErrorInfo } from "./bindings/ErrorInfo";
 import type { ErrorKind } from "./bindings/ErrorKind";
 import type { ServerKindSetting } from "./bindings/ServerKindSetting";
 import type { ServerSettings } from "./bindings/ServerSettings";
-import type { ServerStatus } from "./bindings/ServerStatus";
+import type { ServerHealth as ServerHealthInfo } from "./bindings/ServerHealth";
 import type { Snapshot } from "./bindings/Snapshot";
 import { ConfirmDialog } from "./dialog";
+import { hasFeature, NOT_YET } from "./features";
 import { ErrorNote, useFeedback } from "./feedback";
 import { Icon } from "./icons";
 import * as ipc from "./ipc";
@@ -68,7 +69,8 @@ export function ServersView(props: ServersViewProps) {
     }
   }, [props.startNew]);
 
-  const statusOf = (name: string): ServerStatus | null => props.snap?.servers.find((s) => s.name === name) ?? null;
+  const statusOf = (name: string): ServerHealthInfo | null => props.snap?.servers.find((s) => s.name === name) ?? null;
+  const editable = hasFeature(props.snap, "edit_servers");
   const selected = selection.kind === "edit" ? (servers?.find((s) => s.name === selection.name) ?? null) : null;
 
   return (
@@ -141,6 +143,8 @@ export function ServersView(props: ServersViewProps) {
           <ServerForm
             key={selection.kind === "new" ? "\u0000new" : selected?.name}
             initial={selection.kind === "new" ? null : selected}
+            editable={editable}
+            configPath={props.snap?.config_path ?? null}
             onSaved={async (name, isNew) => {
               feedback.done(
                 isNew
@@ -214,12 +218,15 @@ const EMPTY: ServerSettings = {
 
 interface ServerFormProps {
   initial: ServerSettings | null;
+  /** The shell can save, remove and test servers; otherwise the form is read-only. */
+  editable: boolean;
+  configPath: string | null;
   onSaved: (name: string, isNew: boolean) => Promise<void>;
   onRemove: (name: string) => void;
   onCancel: () => void;
 }
 
-function ServerForm({ initial, onSaved, onRemove, onCancel }: ServerFormProps) {
+function ServerForm({ initial, editable, configPath, onSaved, onRemove, onCancel }: ServerFormProps) {
   const isNew = initial === null;
   const [draft, setDraft] = useState<ServerSettings>(initial ?? EMPTY);
   const [password, setPassword] = useState("");
@@ -306,7 +313,23 @@ function ServerForm({ initial, onSaved, onRemove, onCancel }: ServerFormProps) {
   return (
     <form class="form server-form" onSubmit={(e) => void save(e)} noValidate>
       <h2>{isNew ? "Add a server" : displaySafe(initial.name)}</h2>
+      {!editable && (
+        <p class="not-yet" role="note">
+          <Icon name="alert" />
+          <span>
+            {isNew ? "Adding" : "Changing"} servers here is {NOT_YET.toLowerCase()}. Edit the config file
+            {configPath ? (
+              <>
+                {" "}
+                <code class="literal">{displaySafe(configPath)}</code>
+              </>
+            ) : null}{" "}
+            (its format is in the README), then restart Lockwatch.
+          </span>
+        </p>
+      )}
       {fieldError("general")}
+      <fieldset class="form-fields" disabled={!editable}>
       <div class="form-grid">
         <label for={ids.name}>Name</label>
         <div>
@@ -414,25 +437,30 @@ function ServerForm({ initial, onSaved, onRemove, onCancel }: ServerFormProps) {
           onChange={(v) => set("wanted", v)}
         />
       </div>
+      </fieldset>
 
       {tested && <TestResult caps={tested} />}
 
       <div class="form-actions">
-        {!isNew && (
+        {!isNew && editable && (
           <button type="button" class="danger-text" onClick={() => onRemove(initial.name)}>
             <Icon name="trash" /> Remove…
           </button>
         )}
         <span class="spacer" />
-        <button type="button" onClick={() => void test()} disabled={busy !== null}>
-          {busy === "test" ? "Testing…" : "Test connection"}
-        </button>
+        {editable && (
+          <button type="button" onClick={() => void test()} disabled={busy !== null}>
+            {busy === "test" ? "Testing…" : "Test connection"}
+          </button>
+        )}
         <button type="button" onClick={onCancel}>
           {isNew ? "Cancel" : "Close"}
         </button>
-        <button type="submit" class="primary" disabled={busy !== null}>
-          {busy === "save" ? "Saving…" : "Save"}
-        </button>
+        {editable && (
+          <button type="submit" class="primary" disabled={busy !== null}>
+            {busy === "save" ? "Saving…" : "Save"}
+          </button>
+        )}
       </div>
     </form>
   );

@@ -7,7 +7,7 @@
 import type { FileEntry } from "./bindings/FileEntry";
 import type { FileState } from "./bindings/FileState";
 import type { Lock } from "./bindings/Lock";
-import type { ServerStatus } from "./bindings/ServerStatus";
+import type { ServerHealth } from "./bindings/ServerHealth";
 import { baseName, LOCK_KIND_LABEL, parseTime } from "./text";
 
 export type SortKey = "file" | "server" | "state" | "holder" | "editor" | "type" | "taken" | "expires";
@@ -25,7 +25,7 @@ export interface Filter {
 
 export interface Group {
   server: string;
-  status: ServerStatus | null;
+  status: ServerHealth | null;
   files: FileEntry[];
   /** Files on this server before filtering, so an empty group can say "none match" vs "none watched". */
   total: number;
@@ -127,7 +127,7 @@ export function filterFiles(files: readonly FileEntry[], filter: Filter): FileEn
 export function groupFiles(
   all: readonly FileEntry[],
   visible: readonly FileEntry[],
-  servers: readonly ServerStatus[],
+  servers: readonly ServerHealth[],
 ): Group[] {
   const names: string[] = servers.map((s) => s.name);
   for (const f of all) if (!names.includes(f.server)) names.push(f.server);

@@ -1,0 +1,143 @@
+//! The shell's IPC types: what crosses to the UI besides the engine's own model.
+//!
+//! The engine's types (`FileEntry`, `Lock`, `ServerStatus`, `ErrorInfo`, ...) cross unchanged; these add what
+//! only the shell knows — whether the demo is showing, whether watching is paused, which features this build
+//! offers — and a config view without secrets. Every type here derives ts-rs's `TS`, so
+//! `ui/src/bindings/` is generated from this file and the engine's model (see `scripts/check-bindings`).
+
+use chrono::{DateTime, Utc};
+use lockwatch::config::{KindSetting, PasswordSource, ServerConfig};
+use lockwatch::model::{FileEntry, ServerStatus};
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+/// Everything the window shows at one moment; pushed as the `snapshot` event after every poll.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct Snapshot {
+    /// One entry per configured server, in config order.
+    pub servers: Vec<ServerHealth>,
+    /// Watched files, grouped by server in config order.
+    pub files: Vec<FileEntry>,
+    /// True while the built-in demo server is showing.
+    pub demo: bool,
+    /// True while watching is paused: nothing is polled and the table may be out of date.
+    pub paused: bool,
+    /// When the servers were read.
+    pub generated_at: DateTime<Utc>,
+    /// What this build of the app can do beyond watching; the UI says "not available yet" for the rest.
+    pub features: Vec<Feature>,
+    /// The config file the app reads (or would read, when it does not exist yet).
+    pub config_path: String,
+}
+
+/// A server's health as the window shows it: the engine's status plus when it was read and when it is
+/// read next.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct ServerHealth {
+    /// The engine's status of the server.
+    #[serde(flatten)]
+    pub status: ServerStatus,
+    /// For a server in error: seconds (from `generated_at`) until it is read again; null otherwise.
+    pub retry_in_secs: Option<u32>,
+    /// When the server was last read.
+    pub checked_at: Option<DateTime<Utc>>,
+}
+
+/// A feature the UI offers only when this build of the shell has the command behind it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum Feature {
+    /// `capabilities`, `lock_file`, `unlock_file`, `force_unlock`.
+    LockActions,
+    /// `ask_to_release`.
+    AskToRelease,
+    /// `history`.
+    History,
+    /// `set_wanted`.
+    SetWanted,
+    /// `save_server`, `remove_server`, `test_connection`.
+    EditServers,
+}
+
+/// How a server's protocol is chosen (the config's `kind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "lowercase")]
+#[ts(export)]
+pub enum ServerKindSetting {
+    /// Detect once per server.
+    Auto,
+    /// Plain WebDAV.
+    Webdav,
+    /// Nextcloud with files_lock.
+    Nextcloud,
+    /// A WOPI host.
+    Wopi,
+}
+
+impl From<KindSetting> for ServerKindSetting {
+    fn from(kind: KindSetting) -> Self {
+        match kind {
+            KindSetting::Auto => ServerKindSetting::Auto,
+            KindSetting::Webdav => ServerKindSetting::Webdav,
+            KindSetting::Nextcloud => ServerKindSetting::Nextcloud,
+            KindSetting::Wopi => ServerKindSetting::Wopi,
+        }
+    }
+}
+
+/// One configured server as the servers view shows it. Never carries a password: only whether one is
+/// available.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct ServerSettings {
+    /// Unique name.
+    pub name: String,
+    /// Configured protocol or auto-detection.
+    pub kind: ServerKindSetting,
+    /// Base URL of the WebDAV folder.
+    pub url: String,
+    /// User name, or null for anonymous access.
+    pub username: Option<String>,
+    /// The environment variable the password comes from, when the config names one.
+    pub password_env: Option<String>,
+    /// Whether a password is available (from the variable or the OS keyring).
+    pub has_password: bool,
+    /// Watched paths.
+    pub watch: Vec<String>,
+    /// Files the user waits for.
+    pub wanted: Vec<String>,
+}
+
+impl ServerSettings {
+    /// The settings of `config`; `in_keyring` says whether the keyring holds its password.
+    pub fn new(config: &ServerConfig, in_keyring: bool) -> ServerSettings {
+        let (password_env, has_password) = match &config.password {
+            PasswordSource::Anonymous => (None, false),
+            PasswordSource::Env { var, .. } => (Some(var.clone()), true),
+            PasswordSource::Keyring => (None, in_keyring),
+        };
+        ServerSettings {
+            name: config.name.clone(),
+            kind: config.kind.into(),
+            url: config.url.to_string(),
+            username: config.username.clone(),
+            password_env,
+            has_password,
+            watch: config.watch.clone(),
+            wanted: config.wanted.clone(),
+        }
+    }
+}
+
+/// Payload of the `focus-file` event: reveal this file's row (sent when a tray entry is chosen).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct FocusFile {
+    /// Server name.
+    pub server: String,
+    /// Path relative to the server URL.
+    pub path: String,
+}

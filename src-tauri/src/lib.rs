@@ -1,0 +1,112 @@
+//! Lockwatch's desktop app: a thin Tauri 2 shell over the `lockwatch` engine.
+//!
+//! The shell owns windows, the tray and IPC, and nothing else: what is watched and how it is read lives in
+//! the engine, and every command in [`commands`] is a few lines adapting one engine call. The pieces:
+//! [`session`] (config file or built-in demo, paused or not, the latest snapshot), [`commands`] (IPC),
+//! [`tray`] (icon, tooltip, menu), [`poll`] (a stand-in loop until the engine's watch engine lands) and
+//! [`dto`] (the shell's IPC types, generated into the UI with ts-rs).
+//!
+//! Every change of state goes through [`publish`], the one place that tells the window (the `snapshot`
+//! event) and the tray. [`run_app`] builds the app on any [`Runtime`] so tests use Tauri's mock runtime;
+//! [`run`] adds what needs a real desktop (tray, single instance, window state, polling).
+
+pub mod commands;
+pub mod dto;
+pub mod poll;
+pub mod session;
+pub mod tray;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use lockwatch::secrets::KeyringStore;
+use tauri::{Emitter, Manager, Runtime, WindowEvent};
+
+use crate::dto::Snapshot;
+use crate::session::Session;
+
+/// The names of the registered commands, as `build.rs` declares them (for tests).
+pub const COMMANDS: &str = env!("LOCKWATCH_COMMANDS");
+
+/// Registers the session and the commands, and keeps the app in the tray when the window is closed.
+pub fn run_app<R: Runtime>(builder: tauri::Builder<R>, session: Arc<Session>) -> tauri::Builder<R> {
+    builder
+        .manage(session)
+        .invoke_handler(tauri::generate_handler![
+            commands::snapshot,
+            commands::refresh_now,
+            commands::set_paused,
+            commands::list_servers,
+            commands::exit_demo,
+            commands::enter_demo,
+        ])
+        .on_window_event(|window, event| {
+            if let WindowEvent::CloseRequested { api, .. } = event {
+                // Closing the window is "out of sight", not "stop watching": Quit is in the tray menu.
+                api.prevent_close();
+                let _ = window.hide();
+            }
+        })
+}
+
+/// Tells the window and the tray about a new snapshot.
+pub fn publish<R: Runtime>(app: &tauri::AppHandle<R>, snapshot: &Snapshot) {
+    if let Err(err) = app.emit("snapshot", snapshot) {
+        tracing::warn!(%err, "cannot send the snapshot to the window");
+    }
+    if let Err(err) = tray::update(app, snapshot) {
+        tracing::warn!(%err, "cannot update the tray");
+    }
+}
+
+/// Brings the main window to the front.
+pub fn show_window<R: Runtime>(app: &tauri::AppHandle<R>) {
+    if let Some(window) = app.get_webview_window("main") {
+        let _ = window.unminimize();
+        let _ = window.show();
+        let _ = window.set_focus();
+    }
+}
+
+/// The config file: `LOCKWATCH_CONFIG`, else the engine's default path.
+fn config_path() -> PathBuf {
+    std::env::var_os("LOCKWATCH_CONFIG")
+        .map(PathBuf::from)
+        .or_else(lockwatch::config::default_path)
+        .unwrap_or_else(|| PathBuf::from("lockwatch.toml"))
+}
+
+/// Runs the desktop app until the user quits.
+pub fn run() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("LOCKWATCH_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let session = Arc::new(tauri::async_runtime::block_on(Session::open(
+        config_path(),
+        Arc::new(KeyringStore),
+    )));
+    let builder = tauri::Builder::default()
+        // First, so a second launch exits before starting anything else.
+        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
+            show_window(app)
+        }))
+        .plugin(tauri_plugin_window_state::Builder::default().build());
+    let app = run_app(builder, session.clone())
+        .setup(move |app| {
+            tray::create(app.handle())?;
+            app.manage(poll::spawn(app.handle().clone(), session));
+            Ok(())
+        })
+        .build(tauri::generate_context!());
+    match app {
+        Ok(app) => app.run(|_, _| {}),
+        Err(err) => {
+            eprintln!("lockwatch-app: cannot start: {err}");
+            std::process::exit(1);
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! Nothing here: the end-to-end test lives in `tests/app.rs`.

@@ -1,0 +1,400 @@
+//! The desktop app as a person sees it: the real binary, its real window, a real WebDAV server.
+//!
+//! Needs a display, a D-Bus session, `tauri-driver` and `WebKitWebDriver`: `scripts/e2e` provides them
+//! (Xvfb and `dbus-run-session`) and builds the app first. The test starts an in-memory WebDAV server
+//! (dav-server, the crate behind the engine's demo), takes locks on it the way a desktop client does
+//! (`LOCK` with an owner), points the app's config at it, and reads the window over WebDriver.
+//! Screenshots go to `target/e2e-shots/`: the webview's own and the whole X screen.
+
+use std::convert::Infallible;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use dav_server::DavHandler;
+use dav_server::memfs::MemFs;
+use dav_server::memls::MemLs;
+use fantoccini::{Client, ClientBuilder, Locator};
+use http_body_util::{BodyExt, Full};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+
+/// What a hostile server (or colleague) may put in a lock's owner.
+const HOSTILE_OWNER: &str = "<img src=x onerror=alert(1)>";
+const WAIT: Duration = Duration::from_secs(60);
+
+/// The WebDAV server the app watches, under `/dav/`.
+struct Dav {
+    handler: DavHandler,
+    url: String,
+}
+
+impl Dav {
+    async fn start() -> Dav {
+        let handler = DavHandler::builder()
+            .filesystem(MemFs::new())
+            .locksystem(MemLs::new())
+            .strip_prefix("/dav")
+            .build_handler();
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let url = format!("http://{}/dav/", listener.local_addr().expect("addr"));
+        let served = handler.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let handler = served.clone();
+                tokio::spawn(async move {
+                    let service = service_fn(move |req| {
+                        let handler = handler.clone();
+                        async move { Ok::<_, Infallible>(handler.handle(req).await) }
+                    });
+                    let _ = http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        Dav { handler, url }
+    }
+
+    /// Sends one request straight to the handler; returns the status and the `Lock-Token` header.
+    async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: String,
+    ) -> (u16, Option<String>) {
+        let mut builder = hyper::Request::builder()
+            .method(method)
+            .uri(format!("/dav/{}", path.replace(' ', "%20")));
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        let response = self
+            .handler
+            .handle(builder.body(Full::new(Bytes::from(body))).expect("request"))
+            .await;
+        let status = response.status().as_u16();
+        let token = response
+            .headers()
+            .get("lock-token")
+            .and_then(|v| v.to_str().ok())
+            .map(|t| t.trim_matches(['<', '>']).to_owned());
+        let _ = response.into_body().collect().await;
+        (status, token)
+    }
+
+    async fn put(&self, path: &str) {
+        let (status, _) = self
+            .request("PUT", path, &[], format!("content of {path}\n"))
+            .await;
+        assert!(status == 201 || status == 204, "PUT {path}: {status}");
+    }
+
+    /// Locks `path` exclusively for an hour with `owner` as the owner text (XML-escaped here).
+    async fn lock(&self, path: &str, owner: &str) -> String {
+        let owner = owner
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;");
+        let body = format!(
+            r#"<?xml version="1.0" encoding="utf-8"?><D:lockinfo xmlns:D="DAV:"><D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype><D:owner>{owner}</D:owner></D:lockinfo>"#
+        );
+        let headers = [
+            ("Timeout", "Second-3600"),
+            ("Depth", "0"),
+            ("Content-Type", "application/xml"),
+        ];
+        let (status, token) = self.request("LOCK", path, &headers, body).await;
+        assert_eq!(status, 200, "LOCK {path}");
+        token.expect("a lock token")
+    }
+
+    async fn unlock(&self, path: &str, token: &str) {
+        let header = format!("<{token}>");
+        let (status, _) = self
+            .request("UNLOCK", path, &[("Lock-Token", &header)], String::new())
+            .await;
+        assert_eq!(status, 204, "UNLOCK {path}");
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("repo root")
+}
+
+fn shots_dir() -> PathBuf {
+    let dir = repo_root().join("target/e2e-shots");
+    std::fs::create_dir_all(&dir).expect("shots dir");
+    dir
+}
+
+/// tauri-driver, killed when dropped (it ends the app and WebKitWebDriver with it).
+struct Driver {
+    _child: tokio::process::Child,
+}
+
+impl Driver {
+    async fn start(home: &Path, config: &Path) -> (Driver, u16) {
+        let port = free_port();
+        let native_port = free_port();
+        let log = std::fs::File::create(shots_dir().join("tauri-driver.log")).expect("log file");
+        // The app inherits this environment: a throw-away HOME and XDG directories (WebKit and the window
+        // state plugin write there), and the config to read.
+        let child = tokio::process::Command::new(
+            std::env::var("TAURI_DRIVER").unwrap_or_else(|_| "tauri-driver".into()),
+        )
+        .args([
+            "--port",
+            &port.to_string(),
+            "--native-port",
+            &native_port.to_string(),
+        ])
+        .env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join(".config"))
+        .env("XDG_DATA_HOME", home.join(".local/share"))
+        .env("XDG_CACHE_HOME", home.join(".cache"))
+        .env("TMPDIR", home.join("tmp"))
+        .env("LOCKWATCH_CONFIG", config)
+        .env("LOCKWATCH_LOG", "info")
+        .stdout(log.try_clone().expect("log"))
+        .stderr(log)
+        .kill_on_drop(true)
+        .spawn()
+        .expect(
+            "tauri-driver (install it with `cargo install tauri-driver --version ^2 --locked`)",
+        );
+        // Wait for the port before connecting: an early connection only produces a confusing backtrace.
+        let start = Instant::now();
+        while tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_err()
+        {
+            assert!(
+                start.elapsed() < WAIT,
+                "tauri-driver did not listen on {port}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        (Driver { _child: child }, port)
+    }
+}
+
+async fn connect(port: u16, app: &Path) -> Client {
+    let capabilities = serde_json::json!({
+        "browserName": "wry",
+        "tauri:options": { "application": app },
+    });
+    let serde_json::Value::Object(capabilities) = capabilities else {
+        unreachable!()
+    };
+    ClientBuilder::native()
+        .capabilities(capabilities)
+        .connect(&format!("http://127.0.0.1:{port}"))
+        .await
+        .expect("a WebDriver session with the app")
+}
+
+/// Polls `check` until it returns `Some`. On time-out it saves what the window showed (screenshot and
+/// text, as `timeout.png` / `timeout.txt`) and fails with `what`.
+async fn eventually<T, F, Fut>(client: &Client, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let start = Instant::now();
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        if start.elapsed() > WAIT {
+            let dir = shots_dir();
+            if let Ok(png) = client.screenshot().await {
+                let _ = std::fs::write(dir.join("timeout.png"), png);
+            }
+            if let Ok(text) = client
+                .execute("return document.body.innerText", vec![])
+                .await
+            {
+                let _ = std::fs::write(dir.join("timeout.txt"), text.as_str().unwrap_or_default());
+            }
+            panic!("timed out waiting for {what} (see target/e2e-shots/timeout.*)");
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// The rendered text (`innerText`) of one cell (`.col-state`, `.col-holder`, ...) of `name`'s row. Cells are
+/// read one by one: a table's text joins them without separators.
+async fn cell(client: &Client, name: &str, class: &str) -> Option<String> {
+    let script = "const [name, cls] = arguments;
+        for (const row of document.querySelectorAll('tr.file-row')) {
+            if (row.querySelector('.file-name')?.textContent === name) return row.querySelector(cls)?.innerText ?? null;
+        }
+        return null;";
+    let value = client
+        .execute(
+            script,
+            vec![serde_json::json!(name), serde_json::json!(class)],
+        )
+        .await
+        .ok()?;
+    value.as_str().map(|text| text.trim().to_owned())
+}
+
+/// Saves the webview's screenshot and the whole X screen as `<name>.png` / `<name>-screen.png`.
+async fn screenshots(client: &Client, name: &str) {
+    let dir = shots_dir();
+    // The webview's own picture doubles as "the app is alive": a dead app fails here, not with a black image.
+    let png = client
+        .screenshot()
+        .await
+        .expect("the app answers (it did not die)");
+    assert!(png.starts_with(b"\x89PNG"), "a PNG screenshot");
+    std::fs::write(dir.join(format!("{name}.png")), png).expect("write screenshot");
+    let status = std::process::Command::new("import")
+        .args(["-window", "root"])
+        .arg(dir.join(format!("{name}-screen.png")))
+        .stderr(Stdio::inherit())
+        .status()
+        .expect("ImageMagick's import");
+    assert!(status.success(), "import -window root failed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_window_shows_who_holds_what_and_hostile_names_stay_text() {
+    assert!(
+        std::env::var_os("DISPLAY").is_some(),
+        "run this through scripts/e2e (it provides the display)"
+    );
+    let app = std::env::var_os("LOCKWATCH_APP")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("target/debug/lockwatch-app"));
+    assert!(
+        app.exists(),
+        "{} is missing: build it with `cargo build -p lockwatch-app`",
+        app.display()
+    );
+
+    // A WebDAV server with a colleague's lock, a hostile lock owner, and a free file the user wants.
+    let dav = Dav::start().await;
+    for path in ["Budget 2026.xlsx", "Minutes.odt", "Plan.pptx"] {
+        dav.put(path).await;
+    }
+    let bob = dav.lock("Budget 2026.xlsx", "Bob Builder").await;
+    dav.lock("Minutes.odt", HOSTILE_OWNER).await;
+
+    let home = tempfile::tempdir().expect("home");
+    std::fs::create_dir_all(home.path().join("tmp")).expect("tmp");
+    let config = home.path().join("lockwatch.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "poll_interval_secs = 2\n\n[[servers]]\nname = \"team\"\nkind = \"webdav\"\nurl = \"{}\"\nwatch = [\"Budget 2026.xlsx\", \"Minutes.odt\", \"Plan.pptx\"]\nwanted = [\"Budget 2026.xlsx\"]\n",
+            dav.url
+        ),
+    )
+    .expect("config");
+
+    let (_driver, port) = Driver::start(home.path(), &config).await;
+    let client = connect(port, &app).await;
+
+    // The table shows the colleague's lock.
+    let state = eventually(&client, "Budget 2026.xlsx locked by Bob", || async {
+        let state = cell(&client, "Budget 2026.xlsx", ".col-state").await?;
+        let holder = cell(&client, "Budget 2026.xlsx", ".col-holder").await?;
+        (holder == "Bob Builder").then_some(state)
+    })
+    .await;
+    assert_eq!(state, "Locked");
+    assert_eq!(
+        cell(&client, "Plan.pptx", ".col-state").await.as_deref(),
+        Some("Free")
+    );
+    assert_eq!(client.title().await.expect("title"), "Lockwatch");
+    let status = client
+        .find(Locator::Css("footer.statusbar"))
+        .await
+        .expect("status bar")
+        .text()
+        .await
+        .expect("text");
+    assert!(status.contains("3 files · 2 locked · 1 wanted"), "{status}");
+    assert!(
+        client
+            .find_all(Locator::Css(".banner-demo"))
+            .await
+            .expect("query")
+            .is_empty(),
+        "not the demo"
+    );
+
+    // The hostile owner is literal text, and no element was made from it.
+    let holder = cell(&client, "Minutes.odt", ".col-holder")
+        .await
+        .expect("holder cell");
+    // Compared without whitespace: the engine's owner parser (src/protocol/multistatus.rs, push_text)
+    // currently adds a space after every text piece, and quick-xml splits `&lt;` into its own piece, so
+    // the owner reads "< img … >". Tighten this to exact equality once the engine keeps entity text
+    // contiguous.
+    let squeeze = |s: &str| s.split_whitespace().collect::<String>();
+    assert_eq!(squeeze(&holder), squeeze(HOSTILE_OWNER), "{holder:?}");
+    assert!(
+        holder.starts_with('<') && holder.ends_with('>'),
+        "{holder:?}"
+    );
+    let images = client
+        .execute("return document.querySelectorAll('img').length", vec![])
+        .await
+        .expect("script");
+    assert_eq!(
+        images,
+        serde_json::json!(0),
+        "an <img> was created from server text"
+    );
+    screenshots(&client, "01-locks").await;
+
+    // Bob releases the file: the next poll frees the row without any action in the window.
+    dav.unlock("Budget 2026.xlsx", &bob).await;
+    eventually(&client, "Budget 2026.xlsx to become free", || async {
+        (cell(&client, "Budget 2026.xlsx", ".col-state").await? == "Free").then_some(())
+    })
+    .await;
+    screenshots(&client, "02-freed").await;
+
+    // Features the engine does not have yet read as such instead of failing.
+    let menu_button = client
+        .find(Locator::XPath(
+            "//tr[contains(@class, 'file-row')][.//*[contains(@class, 'file-name') and text() = 'Plan.pptx']]//button[@data-menu-button]",
+        ))
+        .await
+        .expect("the Plan.pptx row's menu button");
+    menu_button.click().await.expect("open the row menu");
+    let lock_item = client
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(
+            "[role=menu] [role=menuitem][aria-disabled=true]",
+        ))
+        .await
+        .expect("a disabled menu item");
+    let text = lock_item.text().await.expect("text");
+    assert!(text.contains("Not available yet"), "{text}");
+    screenshots(&client, "03-not-yet").await;
+
+    client.close().await.expect("end the session");
+}
