@@ -566,6 +566,19 @@ impl Config {
         })
     }
 
+    /// The configuration of an empty file: no servers, every default.
+    pub fn empty() -> Config {
+        Config {
+            poll_interval: Duration::from_secs(DEFAULT_POLL_INTERVAL_SECS),
+            servers: Vec::new(),
+            owner: None,
+            ask_interval: Duration::from_secs(DEFAULT_ASK_INTERVAL_MINUTES * 60),
+            ask_message: None,
+            stale_after: Duration::from_secs(DEFAULT_STALE_AFTER_SECS),
+            history_retention: Duration::from_secs(DEFAULT_HISTORY_DAYS * 86_400),
+        }
+    }
+
     /// The named server.
     pub fn server(&self, name: &str) -> Option<&ServerConfig> {
         self.servers.iter().find(|s| s.name == name)
@@ -832,6 +845,11 @@ url = "http://127.0.0.1:8080/dav/"
         assert_eq!(public.kind, KindSetting::Auto);
         assert_eq!(public.password, PasswordSource::Anonymous);
         assert_eq!(public.timeout, Duration::from_secs(DEFAULT_TIMEOUT_SECS));
+    }
+
+    #[test]
+    fn empty_is_what_an_empty_file_means() {
+        assert_eq!(Config::empty(), parse("").unwrap());
     }
 
     #[test]

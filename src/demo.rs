@@ -179,6 +179,15 @@ impl Demo {
         )
     }
 
+    /// The parsed configuration for the demo.
+    pub fn config(&self) -> Result<crate::config::Config> {
+        Ok(crate::config::Config::parse(
+            &self.config_toml(),
+            "demo",
+            &|_| None,
+        )?)
+    }
+
     /// Lets the colleagues take and release locks every `every`, forever (until the demo stops).
     pub fn simulate_colleagues(&mut self, every: Duration) {
         let handler = self.handler.clone();

@@ -310,7 +310,8 @@ async fn run_status(
                  Create that file to watch your own servers (see the README), or run `lockwatch demo`.\n",
                 path.display()
             );
-            let config = Config::parse(&demo.config_toml(), "demo", &|_| None)
+            let config = demo
+                .config()
                 .map_err(|err| Usage(format!("the demo config is invalid: {err}")))?;
             (config, Some(demo))
         }

@@ -79,7 +79,7 @@ impl Session {
         let (config, demo) = match &*guard(&self.source) {
             Source::File(config) => (config.clone(), false),
             Source::Demo { config, .. } => (config.clone(), true),
-            Source::Empty => (empty_config(), false),
+            Source::Empty => (Config::empty(), false),
             Source::Broken(error) => return Err(error.clone()),
         };
         let report = status::collect(&config, &[], self.secrets.clone(), now).await;
@@ -200,18 +200,11 @@ async fn load(path: &std::path::Path, demo_if_missing: bool) -> Source {
 async fn start_demo() -> lockwatch::Result<Source> {
     let mut demo = Demo::start(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
     demo.simulate_colleagues(DEMO_EVERY);
-    let config = Config::parse(&demo.config_toml(), "demo", &|_| None).map_err(Error::from)?;
+    let config = demo.config()?;
     Ok(Source::Demo {
         config,
         _demo: demo,
     })
-}
-
-/// The configuration of an empty config file: no servers, every default.
-fn empty_config() -> Config {
-    // An empty document is always valid, so this cannot fail; fall back to parsing defaults anyway.
-    Config::parse("", "empty", &|_| None)
-        .unwrap_or_else(|_| unreachable!("an empty config is valid"))
 }
 
 fn internal(message: String) -> ErrorInfo {
