@@ -12,7 +12,6 @@
 //! double-click does not spam a colleague; every attempt is recorded in an [`AskLog`] with its channel and
 //! outcome. Time is passed in.
 
-use std::path::PathBuf;
 use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
@@ -91,54 +90,6 @@ impl AskLog for MemoryAskLog {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone())
-    }
-}
-
-/// A log in a JSON file (`$XDG_DATA_HOME/lockwatch/asks.json`), written atomically, keeping the last 1,000
-/// attempts.
-#[derive(Debug, Clone)]
-pub struct AskJournal {
-    path: PathBuf,
-}
-
-const JOURNAL_LIMIT: usize = 1000;
-
-impl AskJournal {
-    /// The journal at `path`.
-    pub fn at(path: impl Into<PathBuf>) -> AskJournal {
-        AskJournal { path: path.into() }
-    }
-
-    /// The journal in the user's data dir.
-    pub fn in_data_dir() -> Result<AskJournal> {
-        Ok(AskJournal::at(crate::held::data_file("asks.json")?))
-    }
-}
-
-impl AskLog for AskJournal {
-    fn record(&self, record: &AskRecord) -> Result<()> {
-        let mut records = self.all()?;
-        records.push(record.clone());
-        let skip = records.len().saturating_sub(JOURNAL_LIMIT);
-        let bytes = serde_json::to_vec_pretty(&records[skip..]).map_err(|err| Error::Io {
-            context: "cannot encode the ask journal".into(),
-            detail: err.to_string(),
-        })?;
-        crate::config_file::write_atomic(&self.path, &bytes)
-    }
-
-    fn all(&self) -> Result<Vec<AskRecord>> {
-        match std::fs::read(&self.path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|err| Error::Io {
-                context: format!("the ask journal {} is damaged", self.path.display()),
-                detail: format!("{err}; move it away to start afresh"),
-            }),
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
-            Err(err) => Err(Error::io(
-                format!("cannot read {}", self.path.display()),
-                &err,
-            )),
-        }
     }
 }
 

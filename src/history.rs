@@ -13,13 +13,16 @@
 //! module does not interpret locks beyond the events: it trusts the diff's judgement.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Mutex, MutexGuard};
 
 use chrono::{DateTime, Duration, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
+use crate::ask::{AskLog, AskRecord};
 use crate::error::{Error, Result};
-use crate::model::{Lock, LockKind, LockScope};
+use crate::model::{AskChannel, Lock, LockKind, LockScope};
 use crate::watch::LockEvent;
 
 /// How many writes between two pruning passes.
@@ -50,12 +53,13 @@ pub struct Hold {
     pub stale: bool,
 }
 
-/// The history database.
+/// The history database. Shareable between threads (`Arc<History>`): the connection sits behind a mutex,
+/// and every write is one short transaction.
 pub struct History {
-    conn: Connection,
+    conn: Mutex<Connection>,
     stale_after: Duration,
     retention: Duration,
-    writes: u32,
+    writes: AtomicU32,
 }
 
 impl std::fmt::Debug for History {
@@ -74,6 +78,13 @@ fn db_err(context: &str, err: rusqlite::Error) -> Error {
 /// The default database path: `$XDG_DATA_HOME/lockwatch/history.sqlite3` (or the platform's equivalent).
 pub fn default_path() -> Option<PathBuf> {
     dirs::data_dir().map(|dir| dir.join("lockwatch").join("history.sqlite3"))
+}
+
+/// The database every front end uses: `LOCKWATCH_HISTORY` when set, else [`default_path`].
+pub fn path() -> Option<PathBuf> {
+    std::env::var_os("LOCKWATCH_HISTORY")
+        .map(PathBuf::from)
+        .or_else(default_path)
 }
 
 /// The identity of a lock across events (same rule as the diff: token, else holder and kind).
@@ -117,6 +128,15 @@ impl History {
         }
         let conn = Connection::open(path).map_err(|e| db_err("opening", e))?;
         Self::with_connection(conn, stale_after, retention, now)
+    }
+
+    /// Opens the database at [`path()`] with `config`'s stale threshold and retention.
+    pub fn for_config(config: &crate::config::Config, now: DateTime<Utc>) -> Result<History> {
+        let path = path().ok_or_else(|| Error::Io {
+            context: "cannot find the user's data directory".into(),
+            detail: "set LOCKWATCH_HISTORY to the history database's path".into(),
+        })?;
+        History::open(&path, config.stale_after, config.history_retention, now)
     }
 
     /// An in-memory history (tests, or when the data dir is unusable).
@@ -167,25 +187,52 @@ impl History {
                 event TEXT NOT NULL,
                 json TEXT NOT NULL
             );
-            CREATE INDEX IF NOT EXISTS events_at ON events (at);",
+            CREATE INDEX IF NOT EXISTS events_at ON events (at);
+            CREATE TABLE IF NOT EXISTS asks (
+                id INTEGER PRIMARY KEY,
+                at INTEGER NOT NULL,
+                server TEXT NOT NULL,
+                path TEXT NOT NULL,
+                holder_id TEXT NOT NULL,
+                holder TEXT,
+                channel TEXT NOT NULL,
+                ok INTEGER NOT NULL,
+                detail TEXT NOT NULL
+            );
+            CREATE INDEX IF NOT EXISTS asks_file ON asks (server, path, holder_id, at);",
         )
         .map_err(|e| db_err("creating tables", e))?;
-        let mut history = History {
-            conn,
+        let history = History {
+            conn: Mutex::new(conn),
             stale_after: Duration::from_std(stale_after).unwrap_or(Duration::MAX),
             retention: Duration::from_std(retention).unwrap_or(Duration::MAX),
-            writes: 0,
+            writes: AtomicU32::new(0),
         };
         history.prune(now)?;
         Ok(history)
     }
 
+    /// The connection; a panic in another thread mid-transaction left SQLite consistent (the transaction
+    /// rolled back when dropped), so a poisoned lock is still usable.
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Counts a write and prunes every [`PRUNE_EVERY`] writes.
+    fn wrote(&self, at: DateTime<Utc>) -> Result<()> {
+        let writes = self.writes.fetch_add(1, Ordering::Relaxed) + 1;
+        if writes.is_multiple_of(PRUNE_EVERY) {
+            self.prune(at)?;
+        }
+        Ok(())
+    }
+
     /// Records one event.
-    pub fn record(&mut self, event: &LockEvent) -> Result<()> {
+    pub fn record(&self, event: &LockEvent) -> Result<()> {
         let at = event.at().timestamp();
         let json = serde_json::to_string(event).unwrap_or_default();
-        let tx = self
-            .conn
+        let mut conn = self.conn();
+        let tx = conn
             .transaction()
             .map_err(|e| db_err("starting a transaction", e))?;
         tx.execute(
@@ -242,30 +289,29 @@ impl History {
         };
         result.map_err(|e| db_err("recording a hold", e))?;
         tx.commit().map_err(|e| db_err("committing", e))?;
-        self.writes += 1;
-        if self.writes.is_multiple_of(PRUNE_EVERY) {
-            self.prune(event.at())?;
-        }
-        Ok(())
+        drop(conn);
+        self.wrote(event.at())
     }
 
     /// Deletes finished holds and events older than the retention period; returns how many rows went.
-    pub fn prune(&mut self, now: DateTime<Utc>) -> Result<usize> {
+    pub fn prune(&self, now: DateTime<Utc>) -> Result<usize> {
         let cutoff = now
             .checked_sub_signed(self.retention)
             .map_or(i64::MIN, |c| c.timestamp());
-        let holds = self
-            .conn
+        let conn = self.conn();
+        let holds = conn
             .execute(
                 "DELETE FROM holds WHERE until IS NOT NULL AND until < ?1",
                 params![cutoff],
             )
             .map_err(|e| db_err("pruning", e))?;
-        let events = self
-            .conn
+        let events = conn
             .execute("DELETE FROM events WHERE at < ?1", params![cutoff])
             .map_err(|e| db_err("pruning", e))?;
-        Ok(holds + events)
+        let asks = conn
+            .execute("DELETE FROM asks WHERE at < ?1", params![cutoff])
+            .map_err(|e| db_err("pruning", e))?;
+        Ok(holds + events + asks)
     }
 
     /// Holds, newest first, optionally of one server or one file; `now` decides staleness of open holds.
@@ -275,8 +321,8 @@ impl History {
         path: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<Vec<Hold>> {
-        let mut stmt = self
-            .conn
+        let conn = self.conn();
+        let mut stmt = conn
             .prepare(
                 "SELECT server, path, holder, holder_id, editor, kind, scope, since, until, expired_listed
                  FROM holds
@@ -323,6 +369,102 @@ impl History {
             });
         }
         Ok(out)
+    }
+}
+
+impl History {
+    /// Requests to release, newest first, optionally of one server or one file.
+    pub fn asks(&self, server: Option<&str>, path: Option<&str>) -> Result<Vec<AskRecord>> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare(
+                "SELECT server, path, holder_id, holder, channel, at, ok, detail FROM asks
+                 WHERE (?1 IS NULL OR server = ?1) AND (?2 IS NULL OR path = ?2)
+                 ORDER BY at DESC, id DESC",
+            )
+            .map_err(|e| db_err("querying", e))?;
+        let rows = stmt
+            .query_map(params![server, path], |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, String>(2)?,
+                    row.get::<_, Option<String>>(3)?,
+                    row.get::<_, String>(4)?,
+                    row.get::<_, i64>(5)?,
+                    row.get::<_, bool>(6)?,
+                    row.get::<_, String>(7)?,
+                ))
+            })
+            .map_err(|e| db_err("querying", e))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (server, path, holder_id, holder, channel, at, ok, detail) =
+                row.map_err(|e| db_err("reading a row", e))?;
+            // A channel this version does not know (a newer Lockwatch wrote it) is skipped, not fatal.
+            let Ok(channel) =
+                serde_json::from_value::<AskChannel>(serde_json::Value::String(channel))
+            else {
+                continue;
+            };
+            out.push(AskRecord {
+                server,
+                path,
+                holder_id,
+                holder,
+                channel,
+                at: from_unix(at),
+                ok,
+                detail,
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// The history is where ask-to-release requests are remembered: the rate limit reads it, and
+/// `lockwatch history` and the app show it.
+impl AskLog for History {
+    fn last_sent(
+        &self,
+        server: &str,
+        path: &str,
+        holder_id: &str,
+    ) -> Result<Option<DateTime<Utc>>> {
+        self.conn()
+            .query_row(
+                "SELECT MAX(at) FROM asks WHERE server = ?1 AND path = ?2 AND holder_id = ?3 AND ok = 1",
+                params![server, path, holder_id],
+                |row| row.get::<_, Option<i64>>(0),
+            )
+            .map(|at| at.map(from_unix))
+            .map_err(|e| db_err("querying", e))
+    }
+
+    fn record(&self, record: &AskRecord) -> Result<()> {
+        self.conn()
+            .execute(
+                "INSERT INTO asks (at, server, path, holder_id, holder, channel, ok, detail)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![
+                    record.at.timestamp(),
+                    record.server,
+                    record.path,
+                    record.holder_id,
+                    record.holder,
+                    enum_text(&record.channel),
+                    record.ok,
+                    record.detail,
+                ],
+            )
+            .map_err(|e| db_err("recording a request", e))?;
+        self.wrote(record.at)
+    }
+
+    fn all(&self) -> Result<Vec<AskRecord>> {
+        let mut all = self.asks(None, None)?;
+        all.reverse();
+        Ok(all)
     }
 }
 
@@ -382,7 +524,7 @@ mod tests {
 
     #[test]
     fn holds_run_from_lock_to_unlock_and_handover() {
-        let mut h = History::in_memory(hours(8), hours(24 * 90)).unwrap();
+        let h = History::in_memory(hours(8), hours(24 * 90)).unwrap();
         let (s, p) = ("team".to_owned(), "a.odt".to_owned());
         h.record(&LockEvent::Locked {
             server: s.clone(),
@@ -427,7 +569,7 @@ mod tests {
 
     #[test]
     fn long_or_expired_holds_are_stale_and_old_ones_are_pruned() {
-        let mut h = History::in_memory(hours(8), hours(24)).unwrap();
+        let h = History::in_memory(hours(8), hours(24)).unwrap();
         let locked = |path: &str, owner: &str, at| LockEvent::Locked {
             server: "s".into(),
             path: path.into(),
@@ -492,7 +634,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sub/history.sqlite3");
         {
-            let mut h = History::open(&path, hours(8), hours(24), t(0)).unwrap();
+            let h = History::open(&path, hours(8), hours(24), t(0)).unwrap();
             h.record(&LockEvent::Locked {
                 server: "s".into(),
                 path: "a".into(),
@@ -502,12 +644,54 @@ mod tests {
             })
             .unwrap();
             let mode: String = h
-                .conn
+                .conn()
                 .query_row("PRAGMA journal_mode", [], |r| r.get(0))
                 .unwrap();
             assert_eq!(mode, "wal");
         }
         let h = History::open(&path, hours(8), hours(24), t(10)).unwrap();
         assert_eq!(h.holds(None, None, t(10)).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn requests_to_release_are_recorded_queried_and_rate_limited_by_holder() {
+        let h = History::in_memory(hours(8), hours(24)).unwrap();
+        let ask = |path: &str, holder: &str, at, ok| AskRecord {
+            server: "team".into(),
+            path: path.into(),
+            holder_id: holder.into(),
+            holder: Some(format!("{holder} (display)")),
+            channel: AskChannel::Comment,
+            at,
+            ok,
+            detail: if ok {
+                "sent".into()
+            } else {
+                "webhook answered 500".into()
+            },
+        };
+        AskLog::record(&h, &ask("a.odt", "alice", t(0), true)).unwrap();
+        AskLog::record(&h, &ask("a.odt", "alice", t(60), false)).unwrap();
+        AskLog::record(&h, &ask("a.odt", "bob", t(120), true)).unwrap();
+        AskLog::record(&h, &ask("b.odt", "alice", t(180), true)).unwrap();
+        // Only successful requests count, per file and holder.
+        assert_eq!(h.last_sent("team", "a.odt", "alice").unwrap(), Some(t(0)));
+        assert_eq!(h.last_sent("team", "a.odt", "bob").unwrap(), Some(t(120)));
+        assert_eq!(h.last_sent("team", "c.odt", "alice").unwrap(), None);
+        let a = h.asks(Some("team"), Some("a.odt")).unwrap();
+        assert_eq!(
+            a.iter()
+                .map(|r| (r.holder_id.as_str(), r.ok))
+                .collect::<Vec<_>>(),
+            vec![("bob", true), ("alice", false), ("alice", true)]
+        );
+        assert_eq!(a[1], ask("a.odt", "alice", t(60), false));
+        assert_eq!(
+            h.all().unwrap().first(),
+            Some(&ask("a.odt", "alice", t(0), true))
+        );
+        // Retention covers requests too.
+        assert_eq!(h.prune(t(86_400 + 150)).unwrap(), 3);
+        assert_eq!(h.asks(None, None).unwrap().len(), 1);
     }
 }

@@ -12,10 +12,11 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use lockwatch::actions::{self, Action};
-use lockwatch::ask::{AskJournal, AskRequest};
+use lockwatch::ask::AskRequest;
 use lockwatch::config::{self, Config};
 use lockwatch::demo::Demo;
 use lockwatch::held::HeldLocks;
+use lockwatch::history::History;
 use lockwatch::model::AskChannel;
 use lockwatch::protocol::{DEFAULT_LOCK_TIMEOUT, Server};
 use lockwatch::secrets::{KeyringStore, Secret, SecretStore};
@@ -635,7 +636,9 @@ async fn run_ask(
             return Ok(ExitCode::FAILURE);
         }
     };
-    let journal = AskJournal::in_data_dir().map_err(|err| Usage(err.to_string()))?;
+    // The history holds every request: the rate limit reads it, `lockwatch history` shows it.
+    let history = History::for_config(&config, chrono::Utc::now())
+        .map_err(|err| Usage(format!("cannot record the request: {err}")))?;
     let requester = config
         .owner
         .clone()
@@ -648,7 +651,7 @@ async fn run_ask(
         requester: &requester,
     };
     let outcome =
-        lockwatch::ask::ask(&server, &config, &journal, request, chrono::Utc::now()).await;
+        lockwatch::ask::ask(&server, &config, &history, request, chrono::Utc::now()).await;
     if json {
         match to_json(&outcome) {
             Ok(text) => println!("{text}"),

@@ -23,13 +23,6 @@ use lockwatch::watch::{self, LockEvent, Pacing, SystemClock, Watcher};
 
 use super::{ConfigSource, Usage, load_config};
 
-/// Where the history database is: `LOCKWATCH_HISTORY`, else the user's data dir.
-fn history_path() -> Option<PathBuf> {
-    std::env::var_os("LOCKWATCH_HISTORY")
-        .map(PathBuf::from)
-        .or_else(history::default_path)
-}
-
 fn holders(locks: &[Lock]) -> String {
     let names: Vec<String> = locks
         .iter()
@@ -138,20 +131,12 @@ pub(crate) async fn run_watch(config_path: Option<PathBuf>, json: bool) -> Resul
                 .into(),
         ));
     }
-    let mut history = match history_path() {
-        Some(path) => match History::open(
-            &path,
-            config.stale_after,
-            config.history_retention,
-            Utc::now(),
-        ) {
-            Ok(history) => Some(history),
-            Err(err) => {
-                eprintln!("lockwatch: history is off: {err}");
-                None
-            }
-        },
-        None => None,
+    let history = match History::for_config(&config, Utc::now()) {
+        Ok(history) => Some(history),
+        Err(err) => {
+            eprintln!("lockwatch: history is off: {err}");
+            None
+        }
     };
     let (actions_tx, mut actions) = tokio::sync::mpsc::unbounded_channel::<NoticeAction>();
     let notifier = Arc::new(DesktopNotifier::new(Some(actions_tx)));
@@ -182,7 +167,7 @@ pub(crate) async fn run_watch(config_path: Option<PathBuf>, json: bool) -> Resul
                     }
                     eprintln!("lockwatch: cannot write the output: {err}");
                 }
-                if let Some(h) = history.as_mut()
+                if let Some(h) = &history
                     && let Err(err) = h.record(&event)
                 {
                     eprintln!("lockwatch: {err}");
@@ -226,13 +211,13 @@ pub(crate) fn run_history(
     path: Option<String>,
     json: bool,
 ) -> Result<ExitCode, Usage> {
-    let Some(db) = history_path() else {
+    let Some(db) = history::path() else {
         return Err(Usage(
             "cannot find the user's data directory; set LOCKWATCH_HISTORY".into(),
         ));
     };
     let now = Utc::now();
-    let holds = if db.exists() {
+    let (holds, requests) = if db.exists() {
         // Retention and the stale threshold come from the defaults here: the config may be absent, and
         // reading must never prune what a running watcher still needs.
         let history = History::open(
@@ -242,50 +227,78 @@ pub(crate) fn run_history(
             now,
         )
         .map_err(|err| Usage(err.to_string()))?;
-        history
+        let holds = history
             .holds(server.as_deref(), path.as_deref(), now)
-            .map_err(|err| Usage(err.to_string()))?
+            .map_err(|err| Usage(err.to_string()))?;
+        let requests = history
+            .asks(server.as_deref(), path.as_deref())
+            .map_err(|err| Usage(err.to_string()))?;
+        (holds, requests)
     } else {
-        Vec::new()
+        (Vec::new(), Vec::new())
     };
     let mut out = std::io::stdout().lock();
     let written = if json {
-        serde_json::to_string_pretty(&holds)
+        serde_json::to_string_pretty(&serde_json::json!({ "holds": holds, "requests": requests }))
             .map_err(std::io::Error::other)
             .and_then(|text| writeln!(out, "{text}"))
-    } else if holds.is_empty() {
+    } else if holds.is_empty() && requests.is_empty() {
         writeln!(
             out,
             "No history yet: `lockwatch watch` records who holds which file."
         )
     } else {
-        let mut table = comfy_table::Table::new();
-        table.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
-        table.set_header(["File", "Server", "Holder", "From", "Until", ""]);
         let when = |t: &DateTime<Utc>| t.with_timezone(&Local).format("%Y-%m-%d %H:%M").to_string();
-        for hold in &holds {
-            table.add_row([
-                display::safe(&hold.path, 60),
-                display::safe(&hold.server, 30),
-                display::safe(
-                    hold.holder
-                        .as_deref()
-                        .or(hold.holder_id.as_deref())
-                        .unwrap_or("someone"),
-                    40,
-                ),
-                when(&hold.from),
-                hold.until
-                    .as_ref()
-                    .map_or_else(|| "still held".to_owned(), when),
-                if hold.stale {
-                    "stale".to_owned()
-                } else {
-                    String::new()
-                },
-            ]);
+        let holder = |name: Option<&str>, id: Option<&str>| {
+            display::safe(name.or(id).unwrap_or("someone"), 40)
+        };
+        let mut text = String::new();
+        if !holds.is_empty() {
+            let mut table = comfy_table::Table::new();
+            table.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
+            table.set_header(["File", "Server", "Holder", "From", "Until", ""]);
+            for hold in &holds {
+                table.add_row([
+                    display::safe(&hold.path, 60),
+                    display::safe(&hold.server, 30),
+                    holder(hold.holder.as_deref(), hold.holder_id.as_deref()),
+                    when(&hold.from),
+                    hold.until
+                        .as_ref()
+                        .map_or_else(|| "still held".to_owned(), when),
+                    if hold.stale {
+                        "stale".to_owned()
+                    } else {
+                        String::new()
+                    },
+                ]);
+            }
+            text.push_str(&format!("{table}\n"));
         }
-        writeln!(out, "{table}")
+        if !requests.is_empty() {
+            let mut table = comfy_table::Table::new();
+            table.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
+            table.set_header(["File", "Server", "Asked", "Via", "When", "Outcome"]);
+            for request in &requests {
+                table.add_row([
+                    display::safe(&request.path, 60),
+                    display::safe(&request.server, 30),
+                    holder(request.holder.as_deref(), Some(&request.holder_id)),
+                    request.channel.as_str().to_owned(),
+                    when(&request.at),
+                    format!(
+                        "{}: {}",
+                        if request.ok { "sent" } else { "failed" },
+                        display::safe(&request.detail, 80)
+                    ),
+                ]);
+            }
+            if !holds.is_empty() {
+                text.push('\n');
+            }
+            text.push_str(&format!("Requests to release\n{table}\n"));
+        }
+        write!(out, "{text}")
     };
     match written {
         Err(err) if err.kind() != std::io::ErrorKind::BrokenPipe => {

@@ -475,4 +475,26 @@ async fn cli_ask_is_rate_limited_across_runs() {
     )
     .await;
     assert_eq!(out.status.code(), Some(2), "{}", both(&out));
+
+    // The request is in the history with its channel and outcome; the refused second one sent nothing.
+    let out = lockwatch(
+        home.path(),
+        &["history", "cloud", "Budget.xlsx", "--json"],
+        &[],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", both(&out));
+    let history: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let requests = history["requests"].as_array().unwrap();
+    assert_eq!(requests.len(), 1, "{history:#}");
+    assert_eq!(requests[0]["ok"], true);
+    assert_eq!(requests[0]["channel"], "talk");
+    assert_eq!(requests[0]["holder_id"], "bob");
+    let out = lockwatch(home.path(), &["history"], &[]).await;
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("Requests to release"), "{}", both(&out));
+    assert!(
+        text.contains("sent: Sent Bob Builder a Talk message"),
+        "{text}"
+    );
 }

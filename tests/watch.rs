@@ -139,8 +139,10 @@ async fn a_wanted_file_released_by_a_colleague_reaches_the_desktop() {
     )
     .await;
     assert!(out.status.success(), "{}", both(&out));
-    let holds: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(holds.as_array().unwrap().len(), 1, "{holds:#}");
+    let history: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let holds = &history["holds"];
+    assert_eq!(holds.as_array().unwrap().len(), 1, "{history:#}");
+    assert_eq!(history["requests"], serde_json::json!([]), "{history:#}");
     assert_eq!(holds[0]["holder"], "Bob Builder");
     assert!(holds[0]["until"].is_string(), "{holds:#}");
     assert_eq!(holds[0]["stale"], false);
