@@ -121,8 +121,10 @@ pub struct ServerConfig {
     pub password: PasswordSource,
     /// Watched paths relative to `url` (decoded; a trailing `/` watches a folder's members).
     pub watch: Vec<String>,
-    /// Files the user waits for; also watched.
+    /// Files the user waits for; also watched. Includes every `auto_lock` file.
     pub wanted: Vec<String>,
+    /// Wanted files to lock for the user the moment they are free (`auto_lock`).
+    pub auto_lock: Vec<String>,
     /// Time limit for one request.
     pub timeout: Duration,
     /// Extra CA certificate (PEM) to trust for this server, in addition to the system roots.
@@ -210,6 +212,11 @@ impl ServerConfig {
     pub fn is_wanted(&self, path: &str) -> bool {
         self.wanted.iter().any(|w| w == path)
     }
+
+    /// Whether `path` is locked for the user as soon as it is free.
+    pub fn is_auto_lock(&self, path: &str) -> bool {
+        self.auto_lock.iter().any(|w| w == path)
+    }
 }
 
 /// Whether `path` is a direct member of folder `folder` (which ends with `/`).
@@ -268,6 +275,8 @@ struct RawServer {
     watch: Vec<Spanned<RawWatch>>,
     #[serde(default)]
     wanted: Vec<Spanned<String>>,
+    #[serde(default)]
+    auto_lock: Vec<Spanned<String>>,
     timeout_secs: Option<Spanned<i64>>,
     ca_file: Option<Spanned<String>>,
     access_token_env: Option<Spanned<String>>,
@@ -451,7 +460,7 @@ impl Config {
                     BTreeMap::new(),
                 )
             };
-            let wanted = normalise_paths(&raw.wanted, "wanted", index, &at)?;
+            let mut wanted = normalise_paths(&raw.wanted, "wanted", index, &at)?;
             if let Some(folder) = wanted
                 .iter()
                 .zip(raw.wanted.iter())
@@ -462,6 +471,24 @@ impl Config {
                     key("wanted"),
                     format!("\"{}\" is a folder; `wanted` lists files", folder.0),
                 ));
+            }
+            let auto_lock = normalise_paths(&raw.auto_lock, "auto_lock", index, &at)?;
+            if let Some(folder) = auto_lock
+                .iter()
+                .zip(raw.auto_lock.iter())
+                .find(|(p, _)| p.ends_with('/'))
+            {
+                return Err(at(
+                    folder.1.span(),
+                    key("auto_lock"),
+                    format!("\"{}\" is a folder; `auto_lock` lists files", folder.0),
+                ));
+            }
+            // A file locked for the user the moment it is free is a file they wait for.
+            for path in &auto_lock {
+                if !wanted.contains(path) {
+                    wanted.push(path.clone());
+                }
             }
 
             let timeout = match &raw.timeout_secs {
@@ -501,6 +528,7 @@ impl Config {
                 password,
                 watch,
                 wanted,
+                auto_lock,
                 timeout,
                 ca_file,
                 access_tokens,
@@ -648,13 +676,15 @@ fn wopi_files(
         }
         tokens.insert(id, source);
     }
-    for (i, wanted) in raw.wanted.iter().enumerate() {
-        if !tokens.contains_key(wanted.get_ref().trim()) {
-            return Err(at(
-                wanted.span(),
-                Some(format!("servers[{index}].wanted[{i}]")),
-                format!("\"{}\" is not among the watched file ids", wanted.get_ref()),
-            ));
+    for (list, entries) in [("wanted", &raw.wanted), ("auto_lock", &raw.auto_lock)] {
+        for (i, wanted) in entries.iter().enumerate() {
+            if !tokens.contains_key(wanted.get_ref().trim()) {
+                return Err(at(
+                    wanted.span(),
+                    Some(format!("servers[{index}].{list}[{i}]")),
+                    format!("\"{}\" is not among the watched file ids", wanted.get_ref()),
+                ));
+            }
         }
     }
     Ok((ids, tokens))
@@ -915,6 +945,23 @@ url = "http://127.0.0.1:8080/dav/"
         let err = parse("[[servers]]\nname = \"a\"\nurl = \"http://h/\"\nwanted = [\"Dir/\"]\n")
             .unwrap_err();
         assert_eq!(err.key.as_deref(), Some("servers[0].wanted"));
+    }
+
+    #[test]
+    fn auto_lock_files_are_wanted_files() {
+        let config = parse("[[servers]]\nname = \"a\"\nurl = \"http://h/\"\nwanted = [\"A.odt\"]\nauto_lock = [\"/B.odt\", \"A.odt\"]\n").unwrap();
+        let server = &config.servers[0];
+        assert_eq!(server.wanted, vec!["A.odt", "B.odt"]);
+        assert_eq!(server.auto_lock, vec!["B.odt", "A.odt"]);
+        assert!(server.is_auto_lock("B.odt") && server.is_wanted("B.odt"));
+        assert!(server.read_set().contains(&"B.odt".to_owned()));
+        let err = parse("[[servers]]\nname = \"a\"\nurl = \"http://h/\"\nauto_lock = [\"Dir/\"]\n")
+            .unwrap_err();
+        assert_eq!(err.key.as_deref(), Some("servers[0].auto_lock"));
+        assert_eq!(err.line, Some(4));
+        let err = parse("[[servers]]\nname = \"w\"\nkind = \"wopi\"\nurl = \"http://h/wopi/files/\"\nwatch = [\"f1\"]\nauto_lock = [\"f2\"]\n")
+            .unwrap_err();
+        assert_eq!(err.key.as_deref(), Some("servers[0].auto_lock[0]"), "{err}");
     }
 
     #[test]

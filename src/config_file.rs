@@ -71,27 +71,40 @@ pub fn edit_wanted(text: &str, server: &str, file: &str, want: bool) -> Result<O
             ))
         })?;
     let listed = |v: &Value| v.as_str().map(|s| s.trim_start_matches('/')) == Some(file);
+    let mut changed = false;
+    if !want {
+        // A file no longer wanted is no longer locked for the user when it frees up, either.
+        if let Some(array) = table.get_mut("auto_lock").and_then(Item::as_array_mut) {
+            let before = array.len();
+            array.retain(|v| !listed(v));
+            changed |= array.len() != before;
+        }
+    }
     match table.get_mut("wanted") {
         Some(item) => {
             let array = item.as_array_mut().ok_or_else(|| {
                 config_error(format!("`wanted` of server \"{server}\" is not an array"))
             })?;
             let present = array.iter().any(listed);
-            if want == present {
-                return Ok(None);
-            }
-            if want {
-                array.push(file);
-            } else {
-                array.retain(|v| !listed(v));
+            if want != present {
+                if want {
+                    array.push(file);
+                } else {
+                    array.retain(|v| !listed(v));
+                }
+                changed = true;
             }
         }
-        None if !want => return Ok(None),
+        None if !want => {}
         None => {
             let mut array = Array::new();
             array.push(file);
             table.insert("wanted", toml_edit::value(array));
+            changed = true;
         }
+    }
+    if !changed {
+        return Ok(None);
     }
     let edited = doc.to_string();
     // The result must still be a valid config: an edit never turns a working file into a broken one.
@@ -224,6 +237,17 @@ url = "http://127.0.0.1:8080/dav/"
         let config = Config::parse(&out, "t", &|_| None).unwrap();
         assert!(config.servers[0].wanted.is_empty());
         assert_eq!(edit_wanted(TEXT, "lab", "nope", false).unwrap(), None);
+    }
+
+    #[test]
+    fn unwant_also_ends_auto_lock() {
+        let text =
+            "[[servers]]\nname = \"a\"\nurl = \"http://h/\"\nauto_lock = [\"B.odt\"] # grab it\n";
+        let out = edit_wanted(text, "a", "B.odt", false).unwrap().unwrap();
+        let config = Config::parse(&out, "t", &|_| None).unwrap();
+        assert!(config.servers[0].auto_lock.is_empty(), "{out}");
+        assert!(config.servers[0].wanted.is_empty(), "{out}");
+        assert_eq!(edit_wanted(&out, "a", "B.odt", false).unwrap(), None);
     }
 
     #[test]

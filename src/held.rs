@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::model::{FileState, LockScope, ServerKind, StatusReport};
+use crate::model::{FileState, Lock, LockScope, ServerKind, StatusReport};
 
 /// One lock taken through Lockwatch.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -122,17 +122,12 @@ impl HeldLocks {
             else {
                 continue;
             };
-            let mut found = false;
-            for lock in &mut file.locks {
-                let matches = match &entry.token {
-                    Some(token) => lock.token.as_deref() == Some(token),
-                    None => lock.mine,
-                };
-                if matches {
-                    lock.mine = true;
-                    found = true;
-                }
-            }
+            let found = mark_mine(
+                std::slice::from_ref(entry),
+                &entry.path,
+                &entry.server,
+                &mut file.locks,
+            );
             let readable = matches!(file.state, FileState::Locked | FileState::Unlocked);
             if readable && !found {
                 gone.push((
@@ -164,6 +159,26 @@ impl HeldLocks {
             })?;
         crate::config_file::write_atomic(&self.path, &bytes)
     }
+}
+
+/// Marks as `mine` the locks among `locks` (of `path` on `server`) that an entry of `held` was taken for;
+/// returns whether any was. An entry without a token (a server that names none) can only confirm a lock
+/// already marked by the protocol layer.
+pub fn mark_mine(held: &[HeldLock], path: &str, server: &str, locks: &mut [Lock]) -> bool {
+    let mut found = false;
+    for entry in held.iter().filter(|h| h.server == server && h.path == path) {
+        for lock in locks.iter_mut() {
+            let matches = match &entry.token {
+                Some(token) => lock.token.as_deref() == Some(token),
+                None => lock.mine,
+            };
+            if matches {
+                lock.mine = true;
+                found = true;
+            }
+        }
+    }
+    found
 }
 
 /// `name` in Lockwatch's folder of the user's data dir (`$XDG_DATA_HOME/lockwatch/` on Linux).

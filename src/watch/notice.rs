@@ -170,6 +170,11 @@ where
         self
     }
 
+    /// Replaces the set of auto-lock files (after the config changed); what was announced stays announced.
+    pub fn set_auto_lock(&mut self, auto_lock: impl IntoIterator<Item = (String, String)>) {
+        self.auto_lock = auto_lock.into_iter().collect();
+    }
+
     /// Handles one event; returns the notice that was shown, if any.
     pub async fn handle(&mut self, event: &LockEvent) -> Result<Option<Notice>> {
         let key = match (event.server(), event.path()) {

@@ -58,10 +58,22 @@ class Notifications(dbus.service.Object):
         pass
 
 
+pending = b""
+
+
 def on_stdin(source, condition):
-    if condition & (GLib.IO_HUP | GLib.IO_ERR) or not os.read(source, 4096):
+    """Each stdin line is a command: {"invoke": ID, "action": KEY} presses a notification's button."""
+    global pending
+    data = b"" if condition & (GLib.IO_HUP | GLib.IO_ERR) else os.read(source, 4096)
+    if not data:
         loop.quit()
         return False
+    pending += data
+    while b"\n" in pending:
+        line, pending = pending.split(b"\n", 1)
+        command = json.loads(line)
+        server.ActionInvoked(dbus.UInt32(command["invoke"]), command["action"])
+        print(json.dumps({"invoked": command["invoke"], "action": command["action"]}), flush=True)
     return True
 
 

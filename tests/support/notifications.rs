@@ -9,7 +9,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::Value;
-use tokio::io::{AsyncBufReadExt, BufReader, Lines};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdout};
 
 pub struct NotificationServer {
@@ -53,10 +53,26 @@ impl NotificationServer {
 
     /// The next notification received, waiting up to `within`.
     pub async fn next(&mut self, within: Duration) -> Option<Value> {
-        let line = tokio::time::timeout(within, self.lines.next_line())
+        loop {
+            let line = tokio::time::timeout(within, self.lines.next_line())
+                .await
+                .ok()?
+                .ok()??;
+            let value: Value = serde_json::from_str(&line).unwrap();
+            if value.get("invoked").is_none() {
+                return Some(value);
+            }
+        }
+    }
+
+    /// Presses button `action` of notification `id`, as a person clicking it would.
+    pub async fn invoke(&mut self, id: u64, action: &str) {
+        let command = serde_json::json!({ "invoke": id, "action": action });
+        let stdin = self._child.stdin.as_mut().unwrap();
+        stdin
+            .write_all(format!("{command}\n").as_bytes())
             .await
-            .ok()?
-            .ok()??;
-        Some(serde_json::from_str(&line).unwrap())
+            .unwrap();
+        stdin.flush().await.unwrap();
     }
 }
