@@ -16,18 +16,26 @@
 //! - every reading is bounded by a guard timeout on top of the HTTP client's own limits, so even a reader
 //!   that never returns cannot stall its task.
 //!
+//! The owner steers the tasks through the [`Watcher`]: "refresh now", "re-read these files" (what a
+//! server's push channel asks for), pause and resume, and a config reload that keeps what is already known
+//! about unchanged servers and files, so a reload announces only real changes. Orders reach a task
+//! through its own channel and are served between readings, never in the middle of one; orders queued
+//! together are merged into one reading.
+//!
 //! Time comes from a [`Clock`] (wall time for timestamps) and from tokio's timer (for sleeping), so tests run
 //! on tokio's paused clock with [`TokioClock`](super::TokioClock). Events leave through an unbounded channel; the engine knows
 //! nothing about who listens. Dropping the [`Watcher`] stops every task.
 //!
-//! Not here: notifications, history, and any UI — they consume the events. Nextcloud push is not wired in.
+//! Not here: notifications, history, and any UI — they consume the events; and push channels, which only
+//! call [`Watcher::reread`].
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use futures_util::future::BoxFuture;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
@@ -83,17 +91,67 @@ pub struct Target {
 }
 
 /// The running engine. Dropping it stops every server task.
+///
+/// Besides its timers, the engine takes orders from its owner: read everything now ([`Watcher::refresh`]),
+/// read some files now ([`Watcher::reread`], what a server's push channel calls), stop and resume reading
+/// ([`Watcher::set_paused`]), and take a new config without restarting ([`Watcher::reconfigure`]). Every
+/// method takes `&self`, so the watcher can be shared behind an `Arc`.
 pub struct Watcher {
-    tasks: Vec<JoinHandle<()>>,
-    state: Arc<Mutex<Snapshot>>,
+    servers: Mutex<Vec<Handle>>,
+    state: Arc<Mutex<Shared>>,
+    paused: watch::Sender<bool>,
+    events: mpsc::UnboundedSender<LockEvent>,
+    pacing: Pacing,
+    clock: Arc<dyn Clock>,
 }
 
 impl std::fmt::Debug for Watcher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Watcher")
-            .field("servers", &self.tasks.len())
+            .field("servers", &lock(&self.servers).len())
+            .field("paused", &self.is_paused())
             .finish_non_exhaustive()
     }
+}
+
+/// The owner's side of one server task.
+struct Handle {
+    config: ServerConfig,
+    commands: mpsc::UnboundedSender<Command>,
+    task: JoinHandle<()>,
+}
+
+/// An order from the [`Watcher`] to a server task.
+enum Command {
+    /// Read everything now.
+    Refresh,
+    /// Read these paths now.
+    Reread(Vec<String>),
+}
+
+/// What the tasks publish: each server's latest reading, for [`Watcher::snapshot`].
+#[derive(Default)]
+struct Shared {
+    servers: BTreeMap<String, Slot>,
+    /// Hands out task generations; see [`Slot::generation`].
+    generations: u64,
+}
+
+struct Slot {
+    /// The task that owns this server. A task whose generation is no longer the slot's has been replaced
+    /// (or removed) by a reconfiguration and must publish nothing: checked under the same lock that
+    /// replaces it, so an aborted task that is still finishing a step cannot announce anything twice.
+    generation: u64,
+    /// When `reading` was taken (the task's snapshot time).
+    at: Option<DateTime<Utc>>,
+    /// `None` until the first reading.
+    reading: Option<ServerReading>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl Watcher {
@@ -103,39 +161,159 @@ impl Watcher {
         pacing: Pacing,
         clock: Arc<dyn Clock>,
     ) -> (Watcher, mpsc::UnboundedReceiver<LockEvent>) {
-        let (tx, rx) = mpsc::unbounded_channel();
-        let state = Arc::new(Mutex::new(Snapshot::default()));
-        let tasks = targets
-            .into_iter()
-            .map(|target| {
-                let task = ServerTask {
-                    jitter: Jitter::seeded(&target.config.name),
-                    target,
-                    pacing: pacing.clone(),
-                    clock: clock.clone(),
-                    events: tx.clone(),
-                    state: state.clone(),
-                    current: Snapshot::default(),
-                    failures: 0,
-                };
-                tokio::spawn(task.run())
-            })
-            .collect();
-        (Watcher { tasks, state }, rx)
+        let (events, rx) = mpsc::unbounded_channel();
+        let watcher = Watcher {
+            servers: Mutex::new(Vec::new()),
+            state: Arc::new(Mutex::new(Shared::default())),
+            paused: watch::Sender::new(false),
+            events,
+            pacing,
+            clock,
+        };
+        watcher.reconfigure(targets);
+        (watcher, rx)
     }
 
     /// What every server looked like at its latest reading (health, retry countdown, files).
     pub fn snapshot(&self) -> Snapshot {
-        self.state
-            .lock()
-            .map(|s| s.clone())
-            .unwrap_or_else(|poisoned| poisoned.into_inner().clone())
+        let shared = lock(&self.state);
+        let mut snapshot = Snapshot::default();
+        for (name, slot) in &shared.servers {
+            if let Some(reading) = &slot.reading {
+                snapshot.servers.insert(name.clone(), reading.clone());
+                snapshot.at = snapshot.at.max(slot.at);
+            }
+        }
+        snapshot
+    }
+
+    /// Reads every watched file of every server now (or of the server named `server` only), as if its
+    /// poll interval had just passed ("Refresh now"). A server waiting to retry after a failure is tried
+    /// at once. Does nothing while paused (resuming reads everything anyway) or for an unknown name.
+    pub fn refresh(&self, server: Option<&str>) {
+        for handle in lock(&self.servers).iter() {
+            if server.is_none_or(|name| name == handle.config.name) {
+                let _ = handle.commands.send(Command::Refresh);
+            }
+        }
+    }
+
+    /// Reads just `paths` of `server` now, e.g. because the server announced that they changed. Paths the
+    /// server's config does not cover (neither watched or wanted, nor a member of a watched folder) are
+    /// ignored, and so is the whole call while paused or for an unknown server.
+    pub fn reread(&self, server: &str, paths: Vec<String>) {
+        if paths.is_empty() {
+            return;
+        }
+        if let Some(handle) = lock(&self.servers).iter().find(|h| h.config.name == server) {
+            let _ = handle.commands.send(Command::Reread(paths));
+        }
+    }
+
+    /// Pauses or resumes watching. A paused watcher sends no request and fires no timer (no warnings,
+    /// no expiry re-reads); a reading already under way completes. Resuming reads every server at once,
+    /// and the events of everything that changed meanwhile follow from that reading.
+    pub fn set_paused(&self, paused: bool) {
+        self.paused.send_if_modified(|current| {
+            let changed = *current != paused;
+            *current = paused;
+            changed
+        });
+    }
+
+    /// Whether watching is paused.
+    pub fn is_paused(&self) -> bool {
+        *self.paused.borrow()
+    }
+
+    /// Takes a new set of servers (a reloaded config) without announcing what is already known:
+    /// - a server whose config is unchanged keeps its task, timers and state (its new reader is unused);
+    /// - a changed server's task is replaced by one that starts from the previous reading of the files
+    ///   the new config still covers, and reads at once: re-adding a path or changing `wanted` announces
+    ///   only real changes, and events carry the new `wanted` flags from that reading on;
+    /// - a new server starts as at [`Watcher::start`];
+    /// - a server no longer listed stops, and its files leave the snapshot.
+    ///
+    /// Servers are told apart by name (the config keeps names unique).
+    pub fn reconfigure(&self, targets: Vec<Target>) {
+        let mut servers = lock(&self.servers);
+        let mut shared = lock(&self.state);
+        let mut old = std::mem::take(&mut *servers);
+        for target in targets {
+            let name = target.config.name.clone();
+            let previous = old
+                .iter()
+                .position(|h| h.config.name == name)
+                .map(|i| old.swap_remove(i));
+            if let Some(handle) = previous {
+                if handle.config == target.config {
+                    servers.push(handle);
+                    continue;
+                }
+                handle.task.abort();
+            }
+            shared.generations += 1;
+            let generation = shared.generations;
+            let current = match shared.servers.get(&name) {
+                Some(Slot {
+                    at,
+                    reading: Some(reading),
+                    ..
+                }) => {
+                    let mut reading = reading.clone();
+                    reading.files.retain(|path, _| covers(&target.config, path));
+                    for file in reading.files.values_mut() {
+                        file.wanted = target.config.is_wanted(&file.path);
+                    }
+                    Snapshot {
+                        at: *at,
+                        servers: BTreeMap::from([(name.clone(), reading)]),
+                    }
+                }
+                _ => Snapshot::default(),
+            };
+            shared.servers.insert(
+                name.clone(),
+                Slot {
+                    generation,
+                    at: current.at,
+                    reading: current.servers.get(&name).cloned(),
+                },
+            );
+            let (commands, orders) = mpsc::unbounded_channel();
+            let task = ServerTask {
+                jitter: Jitter::seeded(&name),
+                all: target.config.read_set(),
+                target: Target {
+                    config: target.config.clone(),
+                    reader: target.reader,
+                },
+                pacing: self.pacing.clone(),
+                clock: self.clock.clone(),
+                events: self.events.clone(),
+                state: self.state.clone(),
+                generation,
+                current,
+                failures: 0,
+                commands: orders,
+                paused: self.paused.subscribe(),
+            };
+            servers.push(Handle {
+                config: target.config,
+                commands,
+                task: tokio::spawn(task.run()),
+            });
+        }
+        for handle in old {
+            handle.task.abort();
+            shared.servers.remove(&handle.config.name);
+        }
     }
 
     /// Stops every task now (also done on drop).
-    pub fn stop(&mut self) {
-        for task in &self.tasks {
-            task.abort();
+    pub fn stop(&self) {
+        for handle in lock(&self.servers).iter() {
+            handle.task.abort();
         }
     }
 }
@@ -146,31 +324,57 @@ impl Drop for Watcher {
     }
 }
 
+/// Whether `config` watches `path`: one of its watched or wanted paths, or a direct member of a watched
+/// folder.
+fn covers(config: &ServerConfig, path: &str) -> bool {
+    config.watch.iter().chain(&config.wanted).any(|p| {
+        p == path
+            || (p.ends_with('/')
+                && path.strip_prefix(p.as_str()).is_some_and(|rest| {
+                    !rest.is_empty() && !rest.trim_end_matches('/').contains('/')
+                }))
+    })
+}
+
 /// What a wake-up of a server task is for.
 enum Due {
     Full,
     Wanted,
     Deadlines,
+    Paths(Vec<String>),
 }
 
+/// One server's task. Its target never changes: a new config means a new task.
 struct ServerTask {
     target: Target,
+    /// What a full reading reads.
+    all: Vec<String>,
     pacing: Pacing,
     clock: Arc<dyn Clock>,
     events: mpsc::UnboundedSender<LockEvent>,
-    state: Arc<Mutex<Snapshot>>,
+    state: Arc<Mutex<Shared>>,
+    generation: u64,
     current: Snapshot,
     failures: u32,
     jitter: Jitter,
+    commands: mpsc::UnboundedReceiver<Command>,
+    paused: watch::Receiver<bool>,
 }
 
 impl ServerTask {
     async fn run(mut self) {
-        let all = self.target.config.read_set();
         let wanted = self.target.config.wanted.clone();
         let mut next_full = Instant::now();
         let mut next_wanted = Instant::now() + self.target.config.wanted_interval;
         loop {
+            if *self.paused.borrow_and_update() {
+                if !self.sit_out_pause().await {
+                    return;
+                }
+                // Everything is read at once; the wanted files' clock restarts after that reading.
+                next_full = Instant::now();
+                next_wanted = next_full + self.target.config.wanted_interval;
+            }
             let now = self.clock.now();
             let deadline = if self.failures == 0 {
                 next_deadlines(&self.current, now, &self.pacing.diff)
@@ -191,9 +395,23 @@ impl ServerTask {
                 wake = deadline;
                 due = Due::Deadlines;
             }
-            tokio::time::sleep_until(wake).await;
+            let due = tokio::select! {
+                biased;
+                changed = self.paused.changed() => {
+                    if changed.is_err() {
+                        return;
+                    }
+                    continue;
+                }
+                command = self.commands.recv() => match command {
+                    Some(command) => self.gather(command),
+                    None => return,
+                },
+                () = tokio::time::sleep_until(wake) => due,
+            };
             match due {
                 Due::Full => {
+                    let all = self.all.clone();
                     let ok = self.read(&all, true).await;
                     let interval = if ok {
                         self.jitter
@@ -218,8 +436,51 @@ impl ServerTask {
                             .spread(self.target.config.wanted_interval, self.pacing.jitter);
                 }
                 Due::Deadlines => self.deadlines(&mut next_full).await,
+                Due::Paths(paths) => {
+                    if !paths.is_empty() && !self.read(&paths, false).await {
+                        next_full = Instant::now() + self.retry_delay();
+                    }
+                }
             }
         }
+    }
+
+    /// Waits for the end of a pause; orders that arrive meanwhile are dropped (the reading that follows
+    /// the pause covers them). False when the watcher is gone.
+    async fn sit_out_pause(&mut self) -> bool {
+        loop {
+            tokio::select! {
+                resumed = self.paused.wait_for(|paused| !*paused) => return resumed.is_ok(),
+                command = self.commands.recv() => {
+                    if command.is_none() {
+                        return false;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Merges `first` with every order already queued into one reading: a full one if any order asks for
+    /// it, else one of the union of the paths asked for that the config covers. A burst of announcements
+    /// costs one request, not one each.
+    fn gather(&mut self, first: Command) -> Due {
+        let mut full = false;
+        let mut paths: Vec<String> = Vec::new();
+        let mut take = |command: Command| match command {
+            Command::Refresh => full = true,
+            Command::Reread(more) => {
+                for path in more {
+                    if covers(&self.target.config, &path) && !paths.contains(&path) {
+                        paths.push(path);
+                    }
+                }
+            }
+        };
+        take(first);
+        while let Ok(command) = self.commands.try_recv() {
+            take(command);
+        }
+        if full { Due::Full } else { Due::Paths(paths) }
     }
 
     /// The delay before the next attempt after the current failure count (what `retry_in_secs` said).
@@ -347,20 +608,24 @@ impl ServerTask {
     }
 
     fn publish(&mut self, next: Snapshot, now: DateTime<Utc>) {
+        let mut shared = lock(&self.state);
+        let Some(slot) = shared
+            .servers
+            .get_mut(&self.target.config.name)
+            .filter(|slot| slot.generation == self.generation)
+        else {
+            // Replaced or removed by a reconfiguration: the new task (if any) speaks for this server.
+            return;
+        };
         for event in diff_with(&self.current, &next, now, &self.pacing.diff) {
             // A closed channel means nobody listens any more; the watcher will be dropped soon.
             let _ = self.events.send(event);
         }
         if let Some(reading) = next.servers.get(&self.target.config.name) {
-            let mut shared = self
-                .state
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            shared
-                .servers
-                .insert(self.target.config.name.clone(), reading.clone());
-            shared.at = next.at.max(shared.at);
+            slot.reading = Some(reading.clone());
+            slot.at = next.at;
         }
+        drop(shared);
         self.current = next;
     }
 }

@@ -320,3 +320,374 @@ async fn dropping_the_watcher_stops_polling() {
     assert_eq!(log.lock().unwrap().len(), before);
     assert!(before >= 3);
 }
+
+/// A server whose locks the test sets: `locked` files are locked by bob (no expiry), the others free. A
+/// folder has one member, `a.odt`.
+fn switchable(server: &'static str, log: Log) -> (Arc<Mutex<Vec<String>>>, Arc<dyn Reader>) {
+    let locked: Arc<Mutex<Vec<String>>> = Arc::default();
+    let state = locked.clone();
+    let reader = recording(log, move |paths, _| {
+        let locked = state.lock().unwrap();
+        Ok(paths
+            .iter()
+            .map(|p| {
+                if p.ends_with('/') {
+                    format!("{p}a.odt")
+                } else {
+                    p.clone()
+                }
+            })
+            .map(|p| {
+                let locks = if locked.contains(&p) {
+                    vec![lock(None)]
+                } else {
+                    vec![]
+                };
+                entry(server, &p, locks)
+            })
+            .collect())
+    });
+    (locked, reader)
+}
+
+/// Lets every task run what is due now, without moving the clock past `now`.
+async fn settle() {
+    tokio::time::sleep(Duration::from_millis(1)).await;
+}
+
+fn reads_after(log: &Log, since: f64) -> Vec<Vec<String>> {
+    log.lock()
+        .unwrap()
+        .iter()
+        .filter(|(t, _)| *t >= since)
+        .map(|(_, p)| p.clone())
+        .collect()
+}
+
+fn drain(events: &mut mpsc::UnboundedReceiver<LockEvent>) -> Vec<LockEvent> {
+    std::iter::from_fn(|| events.try_recv().ok()).collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn refresh_reads_at_once_every_server_or_the_named_one() {
+    let (a_log, b_log): (Log, Log) = Default::default();
+    let (_, a) = switchable("a", a_log.clone());
+    let (b_locked, b) = switchable("b", b_log.clone());
+    let (watcher, mut events) = Watcher::start(
+        vec![
+            Target {
+                config: server("a", "watch = [\"x\"]"),
+                reader: a,
+            },
+            Target {
+                config: server("b", "watch = [\"y\"]"),
+                reader: b,
+            },
+        ],
+        pacing(3600),
+        Arc::new(TokioClock::starting_at(origin())),
+    );
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    assert_eq!(a_log.lock().unwrap().len(), 1);
+    b_locked.lock().unwrap().push("y".into());
+    watcher.refresh(None);
+    settle().await;
+    assert_eq!(reads_after(&a_log, 10.0), vec![vec!["x".to_owned()]]);
+    assert_eq!(reads_after(&b_log, 10.0), vec![vec!["y".to_owned()]]);
+    let event = next_event(&mut events).await;
+    assert!(
+        matches!(&event, LockEvent::Locked { server, .. } if server == "b"),
+        "{event:?}"
+    );
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    watcher.refresh(Some("b"));
+    watcher.refresh(Some("nobody"));
+    settle().await;
+    assert_eq!(reads_after(&a_log, 20.0), Vec::<Vec<String>>::new());
+    assert_eq!(reads_after(&b_log, 20.0), vec![vec!["y".to_owned()]]);
+    // A refresh does not disturb the rhythm beyond restarting the interval: the next poll is an hour on.
+    tokio::time::sleep(Duration::from_secs(3000)).await;
+    assert_eq!(reads_after(&b_log, 21.0), Vec::<Vec<String>>::new());
+}
+
+#[tokio::test(start_paused = true)]
+async fn refresh_tries_a_failing_server_at_once() {
+    let log: Log = Arc::default();
+    let reader = recording(log.clone(), |_, _| {
+        Err(Error::Unreachable {
+            host: "127.0.0.1:9".into(),
+            detail: "connection refused".into(),
+        })
+    });
+    let (watcher, _events) = Watcher::start(
+        vec![Target {
+            config: server("s", "watch = [\"a\"]"),
+            reader,
+        }],
+        pacing(30),
+        Arc::new(TokioClock::starting_at(origin())),
+    );
+    // Failures at 0, 5, 15, 35; the next retry would come at 75.
+    tokio::time::sleep(Duration::from_secs(40)).await;
+    assert_eq!(log.lock().unwrap().len(), 4);
+    watcher.refresh(None);
+    settle().await;
+    assert_eq!(reads_after(&log, 40.0).len(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_paused_watcher_reads_nothing_and_resuming_reads_at_once() {
+    let log: Log = Arc::default();
+    // Locked until 60 s; the warning falls inside the first reading's window.
+    let expiry = origin() + chrono::Duration::seconds(60);
+    let reader = recording(log.clone(), move |paths, now| {
+        let locks = if now < expiry {
+            vec![lock(Some(expiry))]
+        } else {
+            vec![]
+        };
+        Ok(paths.iter().map(|p| entry("s", p, locks.clone())).collect())
+    });
+    let (watcher, mut events) = Watcher::start(
+        vec![Target {
+            config: server(
+                "s",
+                "watch = [\"a.odt\"]\nwanted = [\"w.odt\"]\nwanted_interval_secs = 5",
+            ),
+            reader,
+        }],
+        pacing(30),
+        Arc::new(TokioClock::starting_at(origin())),
+    );
+    let names: Vec<&str> = drain_after_settle(&mut events).await;
+    assert_eq!(
+        names,
+        ["locked", "expiring_soon", "locked", "expiring_soon"]
+    );
+    tokio::time::sleep(Duration::from_secs(12)).await;
+    assert!(!watcher.is_paused());
+    watcher.set_paused(true);
+    assert!(watcher.is_paused());
+    let reads_before = log.lock().unwrap().len();
+    // Orders during the pause are dropped: the reading at resumption covers them.
+    watcher.refresh(None);
+    watcher.reread("s", vec!["a.odt".into()]);
+    // Neither polls, nor wanted-file polls, nor the expiry at 60 s read anything; nothing is announced.
+    tokio::time::sleep(Duration::from_secs(300)).await;
+    assert_eq!(log.lock().unwrap().len(), reads_before);
+    assert!(drain(&mut events).is_empty());
+    watcher.set_paused(false);
+    settle().await;
+    let resumed = reads_after(&log, 312.0);
+    assert_eq!(resumed, vec![vec!["a.odt".to_owned(), "w.odt".to_owned()]]);
+    // What changed meanwhile is announced by that reading.
+    let names: Vec<&str> = drain(&mut events).iter().map(LockEvent::name).collect();
+    assert_eq!(names, ["unlocked", "unlocked"]);
+    // And the rhythm resumes: wanted-file polls every 5 s.
+    tokio::time::sleep(Duration::from_secs(12)).await;
+    assert!(reads_after(&log, 313.0).len() >= 2);
+}
+
+/// The names of the events announced once every task has run what is due now.
+async fn drain_after_settle(events: &mut mpsc::UnboundedReceiver<LockEvent>) -> Vec<&'static str> {
+    settle().await;
+    drain(events).iter().map(LockEvent::name).collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn reread_reads_just_the_covered_paths_asked_for_in_one_request() {
+    let log: Log = Arc::default();
+    let (locked, reader) = switchable("s", log.clone());
+    locked.lock().unwrap().push("Docs/a.odt".into());
+    let (watcher, mut events) = Watcher::start(
+        vec![Target {
+            config: server("s", "watch = [\"Docs/\", \"b.odt\"]"),
+            reader,
+        }],
+        pacing(3600),
+        Arc::new(TokioClock::starting_at(origin())),
+    );
+    settle().await;
+    assert_eq!(reads_after(&log, 0.0).len(), 1);
+    drain(&mut events);
+    tokio::time::sleep(Duration::from_secs(100)).await;
+    locked.lock().unwrap().clear();
+    // Two announcements in a row become one reading of what the config covers.
+    watcher.reread(
+        "s",
+        vec![
+            "Docs/a.odt".into(),
+            "elsewhere.odt".into(),
+            "Docs/sub/c.odt".into(),
+        ],
+    );
+    watcher.reread("s", vec!["b.odt".into(), "Docs/a.odt".into()]);
+    watcher.reread("nobody", vec!["b.odt".into()]);
+    settle().await;
+    assert_eq!(
+        reads_after(&log, 100.0),
+        vec![vec!["Docs/a.odt".to_owned(), "b.odt".to_owned()]]
+    );
+    let event = next_event(&mut events).await;
+    assert!(
+        matches!(&event, LockEvent::Unlocked { path, at, .. }
+            if path == "Docs/a.odt" && (*at - origin()).num_seconds() == 100),
+        "{event:?}"
+    );
+    // Nothing covered: no request at all.
+    watcher.reread("s", vec!["elsewhere.odt".into()]);
+    settle().await;
+    assert_eq!(reads_after(&log, 100.0).len(), 1);
+    // The folder's own poll still reads the whole set an hour after the first.
+    tokio::time::sleep(Duration::from_secs(3700)).await;
+    assert_eq!(
+        reads_after(&log, 101.0),
+        vec![vec!["Docs/".to_owned(), "b.odt".to_owned()]]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn reconfigure_announces_only_real_changes() {
+    let (keep_log, change_log, gone_log, new_log): (Log, Log, Log, Log) = Default::default();
+    let (keep_locked, keep) = switchable("keep", keep_log.clone());
+    let (change_locked, change) = switchable("change", change_log.clone());
+    let (gone_locked, gone) = switchable("gone", gone_log.clone());
+    keep_locked.lock().unwrap().push("k.odt".into());
+    change_locked.lock().unwrap().extend([
+        "a.odt".to_owned(),
+        "b.odt".to_owned(),
+        "c.odt".to_owned(),
+    ]);
+    gone_locked.lock().unwrap().push("g.odt".into());
+    let keep_config = server("keep", "watch = [\"k.odt\"]");
+    let (watcher, mut events) = Watcher::start(
+        vec![
+            Target {
+                config: keep_config.clone(),
+                reader: keep,
+            },
+            Target {
+                config: server("change", "watch = [\"a.odt\", \"c.odt\"]"),
+                reader: change.clone(),
+            },
+            Target {
+                config: server("gone", "watch = [\"g.odt\"]"),
+                reader: gone,
+            },
+        ],
+        pacing(3600),
+        Arc::new(TokioClock::starting_at(origin())),
+    );
+    assert_eq!(drain_after_settle(&mut events).await.len(), 4);
+    tokio::time::sleep(Duration::from_secs(100)).await;
+
+    let (new_locked, new) = switchable("new", new_log.clone());
+    new_locked.lock().unwrap().push("n.odt".into());
+    let (_, unused) = switchable("keep", keep_log.clone());
+    watcher.reconfigure(vec![
+        Target {
+            config: keep_config,
+            reader: unused,
+        },
+        // a.odt is now wanted, b.odt is added, c.odt is dropped.
+        Target {
+            config: server(
+                "change",
+                "watch = [\"a.odt\", \"b.odt\"]\nwanted = [\"a.odt\"]",
+            ),
+            reader: change,
+        },
+        Target {
+            config: server("new", "watch = [\"n.odt\"]"),
+            reader: new,
+        },
+    ]);
+    // Right away: the dropped file and the removed server leave the snapshot, the wanted flag shows.
+    let snapshot = watcher.snapshot();
+    assert_eq!(
+        snapshot.servers.keys().collect::<Vec<_>>(),
+        ["change", "keep"]
+    );
+    let change_files = &snapshot.servers["change"].files;
+    assert_eq!(change_files.keys().collect::<Vec<_>>(), ["a.odt"]);
+    assert!(change_files["a.odt"].wanted);
+    let events_now: Vec<(String, String)> = {
+        settle().await;
+        drain(&mut events)
+            .iter()
+            .map(|e| (e.server().to_owned(), e.path().unwrap_or("-").to_owned()))
+            .collect()
+    };
+    // Only what nobody knew yet: the new file of the changed server and the new server's lock.
+    assert_eq!(
+        events_now,
+        [
+            ("change".to_owned(), "b.odt".to_owned()),
+            ("new".to_owned(), "n.odt".to_owned())
+        ]
+    );
+    // The unchanged server kept its task (no new reading), the changed one read at once, the removed one
+    // stopped.
+    assert!(reads_after(&keep_log, 1.0).is_empty());
+    assert_eq!(
+        reads_after(&change_log, 100.0),
+        vec![vec!["a.odt".to_owned(), "b.odt".to_owned()]]
+    );
+    tokio::time::sleep(Duration::from_secs(4000)).await;
+    assert!(reads_after(&gone_log, 1.0).is_empty());
+    assert_eq!(
+        reads_after(&keep_log, 1.0).len(),
+        1,
+        "the hourly poll goes on"
+    );
+    // The new wanted flag is in the events of the next reading.
+    change_locked.lock().unwrap().clear();
+    watcher.refresh(Some("change"));
+    settle().await;
+    let released: Vec<(String, bool)> = drain(&mut events)
+        .iter()
+        .filter_map(|e| match e {
+            LockEvent::Unlocked { path, wanted, .. } => Some((path.clone(), *wanted)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        released,
+        [("a.odt".to_owned(), true), ("b.odt".to_owned(), false)]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn changing_only_wanted_announces_nothing_until_a_real_change() {
+    let log: Log = Arc::default();
+    let (locked, reader) = switchable("s", log.clone());
+    locked.lock().unwrap().push("a.odt".into());
+    let (watcher, mut events) = Watcher::start(
+        vec![Target {
+            config: server("s", "watch = [\"a.odt\"]"),
+            reader: reader.clone(),
+        }],
+        pacing(3600),
+        Arc::new(TokioClock::starting_at(origin())),
+    );
+    let first = next_event(&mut events).await;
+    assert!(
+        matches!(first, LockEvent::Locked { wanted: false, .. }),
+        "{first:?}"
+    );
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    watcher.reconfigure(vec![Target {
+        config: server("s", "wanted = [\"a.odt\"]\nwanted_interval_secs = 5"),
+        reader,
+    }]);
+    tokio::time::sleep(Duration::from_secs(12)).await;
+    assert!(drain(&mut events).is_empty());
+    // The wanted interval applies now.
+    assert!(reads_after(&log, 60.0).len() >= 3);
+    locked.lock().unwrap().clear();
+    let released = next_event(&mut events).await;
+    assert!(
+        matches!(released, LockEvent::Unlocked { wanted: true, .. }),
+        "{released:?}"
+    );
+}
