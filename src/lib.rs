@@ -13,7 +13,8 @@
 //! [`status`] reads every configured server concurrently so one dead server never hides the others.
 //! [`demo`] runs a real in-memory WebDAV server with simulated colleagues for first-time users.
 //! [`watch`] keeps polling, turns changes into events and announces wanted files as they free up;
-//! [`history`] remembers who held what, and [`config_file`] edits the config without losing comments.
+//! [`history`] remembers who held what, and [`config_file`] edits the config without losing comments;
+//! [`monitor`] runs all of it for a front end.
 //!
 //! Real servers deviate from the specifications in many small ways; the rule throughout is *parse
 //! leniently, fail clearly*: unusual but meaningful answers are understood, and everything else becomes an
@@ -30,6 +31,7 @@ pub mod held;
 pub mod history;
 pub mod http;
 pub mod model;
+pub mod monitor;
 pub mod protocol;
 pub mod report;
 pub mod secrets;

@@ -1,8 +1,8 @@
 //! The command line's watch commands: `watch`, `history`, `want`, `unwant`.
 //!
-//! Adapters only: each command loads what it needs, calls the engine ([`lockwatch::watch`],
-//! [`lockwatch::history`], [`lockwatch::config_file`]) and prints. This is the one place where events meet
-//! their consumers — terminal, history, notifications — and the one place wall-clock time enters.
+//! Adapters only: each command loads what it needs, calls the engine ([`lockwatch::monitor`],
+//! [`lockwatch::history`], [`lockwatch::config_file`]) and prints. The monitor records, announces and
+//! auto-locks; this module turns its updates into lines and handles notification buttons.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -11,15 +11,17 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use chrono::{DateTime, Local, Utc};
-use lockwatch::config::Config;
+use lockwatch::actions::Action;
 use lockwatch::config_file::{self, Outcome};
 use lockwatch::demo::Demo;
 use lockwatch::display;
+use lockwatch::held::HeldLocks;
 use lockwatch::history::{self, History};
 use lockwatch::model::Lock;
+use lockwatch::monitor::{Monitor, Setup, Update};
 use lockwatch::secrets::{KeyringStore, SecretStore};
-use lockwatch::watch::notice::{ACTION_OPEN, Announcer, DesktopNotifier, NoticeAction};
-use lockwatch::watch::{self, LockEvent, Pacing, SystemClock, Watcher};
+use lockwatch::watch::notice::{ACTION_LOCK, ACTION_OPEN, DesktopNotifier, NoticeAction};
+use lockwatch::watch::{LockEvent, SystemClock};
 
 use super::{ConfigSource, Usage, load_config};
 
@@ -110,6 +112,7 @@ fn describe(event: &LockEvent) -> String {
 }
 
 pub(crate) async fn run_watch(config_path: Option<PathBuf>, json: bool) -> Result<ExitCode, Usage> {
+    let file = config_path.clone().or_else(lockwatch::config::default_path);
     let (config, _demo) = match load_config(config_path)? {
         ConfigSource::File(config) => (config, None),
         ConfigSource::Missing(path) => {
@@ -120,7 +123,8 @@ pub(crate) async fn run_watch(config_path: Option<PathBuf>, json: bool) -> Resul
                 "No config file at {}: watching the built-in demo server.\n",
                 path.display()
             );
-            let config = Config::parse(&demo.config_toml(), "demo", &|_| None)
+            let config = demo
+                .config()
                 .map_err(|err| Usage(format!("the demo config is invalid: {err}")))?;
             (config, Some(demo))
         }
@@ -132,34 +136,56 @@ pub(crate) async fn run_watch(config_path: Option<PathBuf>, json: bool) -> Resul
         ));
     }
     let history = match History::for_config(&config, Utc::now()) {
-        Ok(history) => Some(history),
+        Ok(history) => Some(Arc::new(history)),
         Err(err) => {
             eprintln!("lockwatch: history is off: {err}");
             None
         }
     };
+    let held = match HeldLocks::in_data_dir() {
+        Ok(held) => Some(held),
+        Err(err) => {
+            eprintln!("lockwatch: auto-lock and \"Lock it now\" are off: {err}");
+            None
+        }
+    };
     let (actions_tx, mut actions) = tokio::sync::mpsc::unbounded_channel::<NoticeAction>();
-    let notifier = Arc::new(DesktopNotifier::new(Some(actions_tx)));
-    // Auto-lock plugs in here with `Announcer::with_taker` once lock actions exist.
-    let mut announcer = Announcer::new(notifier, Local);
     let secrets: Arc<dyn SecretStore> = Arc::new(KeyringStore);
-    let (watcher, mut events): (Watcher, _) = Watcher::start(
-        watch::targets(&config, secrets),
-        Pacing::new(config.poll_interval),
-        Arc::new(SystemClock),
+    let (mut monitor, mut updates) = Monitor::start(
+        config,
+        Setup {
+            secrets,
+            notifier: Arc::new(DesktopNotifier::new(Some(actions_tx))),
+            history,
+            held,
+            clock: Arc::new(SystemClock),
+            pacing: None,
+        },
     );
-    let mut notify_failed = false;
+    if _demo.is_none()
+        && let Some(file) = file
+    {
+        monitor.follow_config_file(file);
+    }
     let mut out = std::io::stdout();
     loop {
         tokio::select! {
             _ = tokio::signal::ctrl_c() => break,
-            Some(action) = actions.recv() => open_action(&config, &action),
-            event = events.recv() => {
-                let Some(event) = event else { break };
-                let line = if json {
-                    serde_json::to_string(&event).unwrap_or_default()
-                } else {
-                    describe(&event)
+            Some(action) = actions.recv() => notice_action(&monitor, &action).await,
+            update = updates.recv() => {
+                let Some(update) = update else { break };
+                let line = match &update {
+                    Update::Event(event) if json => serde_json::to_string(event).unwrap_or_default(),
+                    Update::Event(event) => describe(event),
+                    Update::Problem { message } => {
+                        eprintln!("lockwatch: {}", display::safe(message, 400));
+                        continue;
+                    }
+                    Update::Reconfigured => {
+                        eprintln!("lockwatch: the config file changed; now watching with the new settings");
+                        continue;
+                    }
+                    Update::Notified(_) => continue,
                 };
                 if let Err(err) = writeln!(out, "{line}").and_then(|()| out.flush()) {
                     if err.kind() == std::io::ErrorKind::BrokenPipe {
@@ -167,42 +193,41 @@ pub(crate) async fn run_watch(config_path: Option<PathBuf>, json: bool) -> Resul
                     }
                     eprintln!("lockwatch: cannot write the output: {err}");
                 }
-                if let Some(h) = &history
-                    && let Err(err) = h.record(&event)
-                {
-                    eprintln!("lockwatch: {err}");
-                }
-                if let Err(err) = announcer.handle(&event).await
-                    && !notify_failed
-                {
-                    // Said once: a machine without a notification server still gets the lines above.
-                    notify_failed = true;
-                    eprintln!("lockwatch: desktop notifications are unavailable: {err}");
-                }
             }
         }
     }
-    drop(watcher);
+    drop(monitor);
     Ok(ExitCode::SUCCESS)
 }
 
-/// Handles a notification button: "Open" opens the file's URL with the desktop's opener.
-fn open_action(config: &Config, action: &NoticeAction) {
-    if action.action != ACTION_OPEN {
-        eprintln!("lockwatch: \"Lock it now\" is not available in this version");
+/// Handles a notification button: "Lock it now" locks the file for the user, "Open" opens it with the
+/// desktop's opener.
+async fn notice_action(monitor: &Monitor, action: &NoticeAction) {
+    if action.action == ACTION_LOCK {
+        let lock = Action::Lock {
+            shared: false,
+            timeout: lockwatch::protocol::DEFAULT_LOCK_TIMEOUT,
+        };
+        match monitor.perform(&action.server, &action.path, lock).await {
+            Ok(report) if report.outcome.ok => {}
+            Ok(report) => eprintln!("lockwatch: {}", display::safe(&report.outcome.message, 400)),
+            Err(err) => eprintln!("lockwatch: {}", display::safe(&err.to_string(), 400)),
+        }
         return;
     }
+    if action.action != ACTION_OPEN {
+        return;
+    }
+    let config = monitor.config();
     let Some(server) = config.server(&action.server) else {
         return;
     };
     let url = lockwatch::protocol::resource_url(&server.url, &action.path);
-    let opener = if cfg!(target_os = "macos") {
-        "open"
-    } else {
-        "xdg-open"
-    };
-    if let Err(err) = std::process::Command::new(opener).arg(url.as_str()).spawn() {
-        eprintln!("lockwatch: cannot open {}: {err}", action.path);
+    if let Err(err) = open::that_detached(url.as_str()) {
+        eprintln!(
+            "lockwatch: cannot open {}: {err}",
+            display::safe(&action.path, 120)
+        );
     }
 }
 

@@ -115,8 +115,11 @@ async fn a_wanted_file_released_by_a_colleague_reaches_the_desktop() {
         body.starts_with("Bob Builder released it at ") && body.ends_with("(office)."),
         "{body}"
     );
-    // The test server supports actions: "Open" is offered ("Lock it now" waits for lock actions).
-    assert_eq!(notice["actions"], serde_json::json!(["open", "Open"]));
+    // The test server supports actions: both buttons are offered.
+    assert_eq!(
+        notice["actions"],
+        serde_json::json!(["lock", "Lock it now", "open", "Open"])
+    );
 
     // Ctrl-C stops it cleanly.
     let pid = child.id().unwrap().to_string();
@@ -198,4 +201,231 @@ async fn want_and_unwant_edit_the_config_keeping_comments() {
         "{}",
         both(&out)
     );
+}
+
+/// Forwards a child's stderr lines to a channel, so a test can wait for one while reading stdout.
+fn stderr_lines(child: &mut tokio::process::Child) -> tokio::sync::mpsc::UnboundedReceiver<String> {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    tokio::spawn(async move {
+        while let Ok(Some(line)) = lines.next_line().await {
+            let _ = tx.send(line);
+        }
+    });
+    rx
+}
+
+/// The status of one file as `lockwatch status --json` reports it (with the user's own locks marked).
+async fn status_of(home: &Path, config: &Path, env: &[(&str, &str)], path: &str) -> Value {
+    let out = lockwatch(
+        home,
+        &["--config", config.to_str().unwrap(), "status", "--json"],
+        env,
+    )
+    .await;
+    let report: Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", both(&out)));
+    report["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"] == path)
+        .unwrap_or_else(|| panic!("{path} not in {report:#}"))
+        .clone()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn auto_lock_and_lock_it_now_take_the_file_for_the_user() {
+    let server = Apache::start();
+    let base = server.base_url();
+    let spec = LockSpec {
+        owner_xml: Some("Bob Builder".into()),
+        ..LockSpec::default()
+    };
+    let mut tokens = Vec::new();
+    for name in ["Budget.xlsx", "Plan.odt"] {
+        let file = url(&base, name);
+        assert!(davops::put(&file, ALICE, b"x\n").await.is_success());
+        tokens.push((file.clone(), davops::lock(&file, BOB, &spec).await.unwrap()));
+    }
+
+    let mut bus = NotificationServer::start().await;
+    let home = tempfile::tempdir().unwrap();
+    let config = write_config(
+        home.path(),
+        &format!(
+            "owner = \"Alice Smith\"\n[[servers]]\nname = \"office\"\nurl = \"{base}\"\nusername = \"alice\"\npassword_env = \"PW_ALICE\"\nwanted = [\"Plan.odt\"]\nauto_lock = [\"Budget.xlsx\"]\nwanted_interval_secs = 1\n"
+        ),
+    );
+    let history = home.path().join("history.sqlite3");
+    let address = bus.address().to_owned();
+    let env = [
+        ("PW_ALICE", ALICE.1),
+        ("DBUS_SESSION_BUS_ADDRESS", address.as_str()),
+        ("LOCKWATCH_HISTORY", history.to_str().unwrap()),
+    ];
+    let mut child = spawn_watch(home.path(), &config, &env);
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    for name in ["Budget.xlsx", "Plan.odt"] {
+        wait_for(&mut lines, Duration::from_secs(30), "locked event", |v| {
+            v["event"] == "locked" && v["path"] == name
+        })
+        .await;
+    }
+
+    // Auto-lock: the moment Bob lets go of the budget, it is Alice's.
+    assert!(
+        davops::unlock(&tokens[0].0, BOB, &tokens[0].1)
+            .await
+            .is_success()
+    );
+    let notice = bus
+        .next(Duration::from_secs(30))
+        .await
+        .expect("no notification for the auto-locked file");
+    assert_eq!(notice["summary"], "Budget.xlsx is now locked for you");
+    assert_eq!(notice["actions"], serde_json::json!(["open", "Open"]));
+    let mine = wait_for(&mut lines, Duration::from_secs(30), "own lock", |v| {
+        v["event"] == "locked" && v["path"] == "Budget.xlsx"
+    })
+    .await;
+    assert_eq!(mine["locks"][0]["mine"], true, "{mine:#}");
+    let budget = status_of(home.path(), &config, &env, "Budget.xlsx").await;
+    assert_eq!(budget["locks"][0]["mine"], true, "{budget:#}");
+    assert_eq!(budget["locks"][0]["owner"], "Alice Smith", "{budget:#}");
+
+    // "Lock it now" on the plain wanted file's notification takes it too.
+    assert!(
+        davops::unlock(&tokens[1].0, BOB, &tokens[1].1)
+            .await
+            .is_success()
+    );
+    let notice = bus
+        .next(Duration::from_secs(30))
+        .await
+        .expect("no notification for the wanted file");
+    assert_eq!(notice["summary"], "Plan.odt is free");
+    assert_eq!(
+        notice["actions"],
+        serde_json::json!(["lock", "Lock it now", "open", "Open"])
+    );
+    // A person clicks a moment after the notification appears; the client subscribes to button presses
+    // only once the notification is shown, so an instant click could go unheard.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    bus.invoke(notice["id"].as_u64().unwrap(), "lock").await;
+    let mine = wait_for(&mut lines, Duration::from_secs(30), "own lock", |v| {
+        v["event"] == "locked" && v["path"] == "Plan.odt"
+    })
+    .await;
+    assert_eq!(mine["locks"][0]["mine"], true, "{mine:#}");
+
+    // Alice releasing her own lock is an event, but not news to announce to her.
+    let out = lockwatch(
+        home.path(),
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            "unlock",
+            "office",
+            "Budget.xlsx",
+        ],
+        &env,
+    )
+    .await;
+    assert!(out.status.success(), "{}", both(&out));
+    let released = wait_for(&mut lines, Duration::from_secs(30), "own release", |v| {
+        v["event"] == "unlocked" && v["path"] == "Budget.xlsx"
+    })
+    .await;
+    assert_eq!(released["released"][0]["mine"], true, "{released:#}");
+    assert_eq!(bus.next(Duration::from_secs(3)).await, None);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_running_watch_follows_want_edits() {
+    let server = Apache::start();
+    let base = server.base_url();
+    let file = url(&base, "Q3.docx");
+    assert!(davops::put(&file, ALICE, b"x\n").await.is_success());
+    let spec = LockSpec {
+        owner_xml: Some("Bob Builder".into()),
+        ..LockSpec::default()
+    };
+    let token = davops::lock(&file, BOB, &spec).await.unwrap();
+
+    let mut bus = NotificationServer::start().await;
+    let home = tempfile::tempdir().unwrap();
+    let config = write_config(
+        home.path(),
+        &format!(
+            "[[servers]]\nname = \"office\"\nurl = \"{base}\"\nusername = \"alice\"\npassword_env = \"PW_ALICE\"\nwatch = [\"Q3.docx\"]\nwanted_interval_secs = 1\n"
+        ),
+    );
+    let address = bus.address().to_owned();
+    let env = [
+        ("PW_ALICE", ALICE.1),
+        ("DBUS_SESSION_BUS_ADDRESS", address.as_str()),
+        ("LOCKWATCH_HISTORY", "/dev/null/none"),
+    ];
+    let mut child = spawn_watch(home.path(), &config, &env);
+    let mut errors = stderr_lines(&mut child);
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let locked = wait_for(&mut lines, Duration::from_secs(30), "locked event", |v| {
+        v["event"] == "locked"
+    })
+    .await;
+    assert_eq!(locked["wanted"], false);
+
+    // A broken edit is reported and ignored; the watch goes on with what it had.
+    let good = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, format!("{good}bogus_key = 1\n")).unwrap();
+    let complaint = tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            let line = errors.recv().await.expect("stderr closed");
+            if line.contains("bogus_key") {
+                return line;
+            }
+        }
+    })
+    .await
+    .expect("the broken config was not reported");
+    assert!(complaint.contains("config.toml:8:1"), "{complaint}");
+    assert!(complaint.contains("stay in force"), "{complaint}");
+    std::fs::write(&config, &good).unwrap();
+
+    let out = lockwatch(
+        home.path(),
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            "want",
+            "office",
+            "Q3.docx",
+        ],
+        &[],
+    )
+    .await;
+    assert!(out.status.success(), "{}", both(&out));
+    tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            let line = errors.recv().await.expect("stderr closed");
+            if line.contains("config file changed") {
+                return;
+            }
+        }
+    })
+    .await
+    .expect("the watch did not pick up the edited config");
+
+    assert!(davops::unlock(&file, BOB, &token).await.is_success());
+    let unlocked = wait_for(&mut lines, Duration::from_secs(30), "unlocked event", |v| {
+        v["event"] == "unlocked"
+    })
+    .await;
+    assert_eq!(unlocked["wanted"], true, "{unlocked:#}");
+    let notice = bus
+        .next(Duration::from_secs(30))
+        .await
+        .expect("no notification after the file became wanted");
+    assert_eq!(notice["summary"], "Q3.docx is free");
 }
