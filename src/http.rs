@@ -304,23 +304,36 @@ fn err_without_url(err: &reqwest::Error) -> String {
     }
 }
 
-/// The rustls error inside `err`, also when an `io::Error` wraps it (whose `source()` skips the wrapped error).
+/// The rustls error inside `err`, also when `io::Error`s wrap it (the TLS connector wraps it twice, and an
+/// `io::Error`'s `source()` skips the error it wraps, so the plain source chain never reaches it).
 fn rustls_error(err: &reqwest::Error) -> Option<&rustls::Error> {
     let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(err);
     while let Some(s) = source {
-        if let Some(found) = s.downcast_ref::<rustls::Error>() {
-            return Some(found);
-        }
-        if let Some(found) = s
-            .downcast_ref::<std::io::Error>()
-            .and_then(|io| io.get_ref())
-            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-        {
-            return Some(found);
+        let mut inner: &(dyn std::error::Error + 'static) = s;
+        loop {
+            if let Some(found) = inner.downcast_ref::<rustls::Error>() {
+                return Some(found);
+            }
+            match inner
+                .downcast_ref::<std::io::Error>()
+                .and_then(|io| io.get_ref())
+            {
+                Some(wrapped) => inner = wrapped,
+                None => break,
+            }
         }
         source = s.source();
     }
     None
+}
+
+/// A name from a certificate as rustls describes it (`DnsName("files.example")`), as a person writes it.
+fn certificate_name(described: &str) -> String {
+    let plain = described
+        .split_once('(')
+        .and_then(|(_, rest)| rest.strip_suffix(')'))
+        .map_or(described, |inner| inner.trim_matches('"'));
+    crate::display::safe(plain, 80)
 }
 
 /// When `err` is a TLS failure: what went wrong, in words, and what the user can do about it.
@@ -352,8 +365,16 @@ fn tls_failure(err: &reqwest::Error) -> Option<String> {
             C::UnknownIssuer => format!(
                 "its certificate is not signed by an authority this computer trusts (self-signed, or from a private CA); {PRIVATE_CA}"
             ),
-            C::NotValidForName | C::NotValidForNameContext { .. } => {
-                "its certificate was issued for another host name; use the host name the certificate names in the server URL".to_owned()
+            C::NotValidForName => {
+                "its certificate was issued for another host name; use a host name the certificate names in the server URL".to_owned()
+            }
+            C::NotValidForNameContext { presented, .. } => {
+                // The names come from the server: shown inert and short.
+                let names: Vec<String> = presented.iter().take(5).map(|n| certificate_name(n)).collect();
+                let names = crate::display::truncate(&names.join(", "), 160);
+                format!(
+                    "its certificate was issued for another host name ({names}); use a host name the certificate names in the server URL"
+                )
             }
             C::Revoked => "its certificate has been revoked".to_owned(),
             other => format!(
@@ -392,5 +413,16 @@ mod tests {
         assert_eq!(excerpt(b"plain <b>bold"), "plain bold");
         assert_eq!(excerpt(b"<unclosed"), "");
         assert_eq!(excerpt("x".repeat(10_000).as_bytes()).chars().count(), 160);
+    }
+
+    #[test]
+    fn certificate_names_are_shown_plain_and_inert() {
+        assert_eq!(
+            certificate_name("DnsName(\"other.example\")"),
+            "other.example"
+        );
+        assert_eq!(certificate_name("IpAddress(10.0.0.1)"), "10.0.0.1");
+        assert_eq!(certificate_name("plain.example"), "plain.example");
+        assert!(!certificate_name("DnsName(\"a\u{202e}b\")").contains('\u{202e}'));
     }
 }

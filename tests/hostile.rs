@@ -451,7 +451,7 @@ async fn a_self_signed_certificate_is_refused_with_an_explanation() {
         &server,
         "",
         ErrorKind::Tls,
-        &["secure connection", "ca_file"],
+        &["secure connection", "not signed by an authority", "ca_file"],
     )
     .await;
     assert!(
@@ -474,13 +474,36 @@ async fn an_expired_certificate_is_refused_even_from_a_trusted_ca() {
     let dir = tempfile::tempdir().unwrap();
     let ca = write_ca(dir.path(), &pki.ca_pem);
     let server = HostileServer::start_tls(Case::status(404, &[]), &pki.expired);
-    expect_from(
+    let info = expect_from(
         &server,
         &format!("ca_file = \"{ca}\""),
         ErrorKind::Tls,
-        &["expired"],
+        &["certificate has expired", "administrator must renew it"],
     )
     .await;
+    // Trusting another CA would not help: the advice does not suggest it.
+    assert!(!info.message.contains("ca_file"), "{info:?}");
+    assert!(server.requests().is_empty());
+}
+
+#[tokio::test]
+async fn a_certificate_for_another_host_name_is_refused_even_from_a_trusted_ca() {
+    let pki = Pki::new();
+    let dir = tempfile::tempdir().unwrap();
+    let ca = write_ca(dir.path(), &pki.ca_pem);
+    let server = HostileServer::start_tls(Case::status(404, &[]), &pki.other_name);
+    let info = expect_from(
+        &server,
+        &format!("ca_file = \"{ca}\""),
+        ErrorKind::Tls,
+        &[
+            "secure connection",
+            "issued for another host name (other.example)",
+        ],
+    )
+    .await;
+    // `ca_file` does not help here, and the advice must not suggest it.
+    assert!(!info.message.contains("ca_file"), "{info:?}");
     assert!(server.requests().is_empty());
 }
 
