@@ -257,6 +257,11 @@ impl HttpClient {
         if err.is_connect() {
             return Error::Unreachable { host, detail };
         }
+        if (err.is_body() || err.is_decode())
+            && let Some(how) = broken_connection(err)
+        {
+            return Error::ConnectionBroken { host, detail: how };
+        }
         if err.is_body() || err.is_decode() {
             return Error::Malformed {
                 detail: format!("the answer broke off: {detail}"),
@@ -264,6 +269,31 @@ impl HttpClient {
         }
         Error::Unreachable { host, detail }
     }
+}
+
+/// When the body of `err` failed because the connection ended (a reset, a close before the announced end):
+/// a transport failure, not a malformed answer.
+fn broken_connection(err: &reqwest::Error) -> Option<String> {
+    use std::io::ErrorKind as K;
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(err);
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            match io.kind() {
+                K::ConnectionReset => return Some("the server reset the connection".into()),
+                K::ConnectionAborted | K::BrokenPipe | K::UnexpectedEof => {
+                    return Some("the connection closed early".into());
+                }
+                _ => {}
+            }
+        }
+        if let Some(hyper) = s.downcast_ref::<hyper::Error>()
+            && (hyper.is_incomplete_message() || hyper.is_closed())
+        {
+            return Some("the connection closed before the answer was complete".into());
+        }
+        source = s.source();
+    }
+    None
 }
 
 fn too_large() -> Error {
