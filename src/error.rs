@@ -146,6 +146,14 @@ pub enum Error {
         /// The limit in MiB.
         limit_mb: u64,
     },
+    /// Too many large answers in memory at once, across all servers.
+    #[error(
+        "this answer was dropped: the answers being read from all servers together reached {budget_mb} MiB, Lockwatch's memory budget for them; it is read again at the next poll"
+    )]
+    OverBudget {
+        /// The process-wide budget in MiB.
+        budget_mb: u64,
+    },
     /// The connection ended while the answer was being read.
     #[error(
         "the connection to {host} broke in the middle of the answer ({detail}); the server or the network dropped it, check that the server is running"
@@ -258,7 +266,7 @@ impl Error {
             Error::Unreachable { .. } | Error::ConnectionBroken { .. } => ErrorKind::Network,
             Error::Timeout { .. } => ErrorKind::Timeout,
             Error::Tls { .. } => ErrorKind::Tls,
-            Error::TooLarge { .. } => ErrorKind::TooLarge,
+            Error::TooLarge { .. } | Error::OverBudget { .. } => ErrorKind::TooLarge,
             Error::Redirected { .. } | Error::RedirectLoop | Error::Malformed { .. } => {
                 ErrorKind::Protocol
             }

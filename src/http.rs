@@ -3,7 +3,9 @@
 //!
 //! Three policies live here so no protocol module can forget them:
 //! - **Limits.** Every request has a time limit covering the whole exchange (a server trickling one byte a
-//!   second still times out), and bodies are cut off at [`MAX_BODY_BYTES`].
+//!   second still times out), and bodies are cut off at [`MAX_BODY_BYTES`]. All bodies held in memory at
+//!   once, across every server and request of the process, share [`BODY_BUDGET_BYTES`]: fifty servers
+//!   answering huge documents together cannot add up to fifty times the per-response limit.
 //! - **Redirects** are followed by hand, at most [`MAX_REDIRECTS`] times and only within the same origin,
 //!   keeping the method (reqwest would turn a redirected `PROPFIND` into `GET`). A redirect elsewhere is an
 //!   error: credentials never travel to a host the user did not configure.
@@ -17,6 +19,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use reqwest::header::{HeaderMap, HeaderValue, LOCATION};
 use reqwest::{Method, StatusCode};
+use tokio::sync::{Semaphore, SemaphorePermit};
 use url::Url;
 
 use crate::config::ServerConfig;
@@ -25,10 +28,33 @@ use crate::secrets::{Secret, redact_url};
 
 /// Largest response body Lockwatch reads (64 MiB: a Depth-1 listing of ~50,000 files).
 pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
+/// Most bytes of response bodies held in memory at once by the whole process (256 MiB: four answers at
+/// [`MAX_BODY_BYTES`]). A body holds its share from the moment it is read until its last [`Bytes`] is dropped,
+/// that is until it has been parsed.
+pub const BODY_BUDGET_BYTES: usize = 4 * MAX_BODY_BYTES;
+/// Bodies up to this size wait for budget when it is used up; larger ones are refused at once
+/// ([`Error::OverBudget`]). So an ordinary answer is never refused because huge ones are in flight, and the
+/// huge ones never wait for each other (which could deadlock until their time limits).
+const SMALL_BODY_BYTES: usize = 1024 * 1024;
 /// Most redirects followed for one request.
 pub const MAX_REDIRECTS: usize = 5;
 /// Time allowed to establish a connection, within the request's time limit.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The process-wide budget for response bodies, one permit per byte.
+static BODY_BUDGET: Semaphore = Semaphore::const_new(BODY_BUDGET_BYTES);
+
+/// A body and its share of [`BODY_BUDGET`], which goes back when the last [`Bytes`] of it is dropped.
+struct Budgeted {
+    body: Vec<u8>,
+    _share: Option<SemaphorePermit<'static>>,
+}
+
+impl AsRef<[u8]> for Budgeted {
+    fn as_ref(&self) -> &[u8] {
+        &self.body
+    }
+}
 
 /// A complete HTTP answer.
 #[derive(Debug, Clone)]
@@ -226,17 +252,41 @@ impl HttpClient {
                 .content_length()
                 .map_or(64 * 1024, |len| len as usize),
         );
+        let mut share: Option<SemaphorePermit<'static>> = None;
         while let Some(chunk) = response
             .chunk()
             .await
             .map_err(|err| self.map_error(url, &err))?
         {
-            if body.len() + chunk.len() > MAX_BODY_BYTES {
+            let grown = body.len() + chunk.len();
+            if grown > MAX_BODY_BYTES {
                 return Err(too_large());
+            }
+            // A chunk is at most MAX_BODY_BYTES (checked above), which fits the permit count.
+            let bytes = u32::try_from(chunk.len()).map_err(|_| too_large())?;
+            let more = if grown <= SMALL_BODY_BYTES {
+                // Waits only for bodies that are past the small size, which never wait themselves: each
+                // either finishes, fails, or hits its time limit, and gives its share back.
+                BODY_BUDGET.acquire_many(bytes).await.ok()
+            } else {
+                Some(
+                    BODY_BUDGET
+                        .try_acquire_many(bytes)
+                        .map_err(|_| Error::OverBudget {
+                            budget_mb: (BODY_BUDGET_BYTES / (1024 * 1024)) as u64,
+                        })?,
+                )
+            };
+            match (&mut share, more) {
+                (Some(held), Some(more)) => held.merge(more),
+                (held, more) => *held = held.take().or(more),
             }
             body.extend_from_slice(&chunk);
         }
-        Ok(Bytes::from(body))
+        Ok(Bytes::from_owner(Budgeted {
+            body,
+            _share: share,
+        }))
     }
 
     fn map_error(&self, url: &Url, err: &reqwest::Error) -> Error {

@@ -242,6 +242,74 @@ async fn a_response_over_the_limit_is_cut_off_with_bounded_memory() {
     );
 }
 
+/// Servers answering 100 MB at the same moment in [`many_huge_answers_at_once_stay_within_the_budget`]:
+/// without the process-wide budget they would hold this many times the per-response limit.
+const HUGE_SERVERS: usize = 16;
+
+#[tokio::test]
+async fn many_huge_answers_at_once_stay_within_the_budget() {
+    let huge: Vec<HostileServer> = (0..HUGE_SERVERS)
+        .map(|_| HostileServer::start(Case::Huge { bytes: 100_000_000 }))
+        .collect();
+    let healthy = healthy().await;
+    let mut text = String::new();
+    for (i, server) in huge.iter().enumerate() {
+        text.push_str(&format!(
+            "[[servers]]\nname = \"huge-{i}\"\nkind = \"webdav\"\nurl = \"{}\"\ntimeout_secs = 120\nwatch = [\"Budget.xlsx\"]\n\n",
+            server.base_url()
+        ));
+    }
+    text.push_str(&format!(
+        "[[servers]]\nname = \"healthy\"\nkind = \"webdav\"\nurl = \"{}\"\nwatch = [\"Healthy.txt\"]\n",
+        healthy.base_url()
+    ));
+    let home = tempfile::tempdir().unwrap();
+    let cfg = write_config(home.path(), &text);
+    let (out, peak_kib) = lockwatch_measured(
+        home.path(),
+        &["status", "--json", "--config", cfg.to_str().unwrap()],
+        &[],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(1), "{}", both(&out));
+    let report: StatusReport = serde_json::from_slice(&out.stdout).unwrap();
+    assert_healthy(&report);
+    let errors: Vec<ErrorInfo> = report
+        .files
+        .iter()
+        .filter(|f| f.server.starts_with("huge-"))
+        .map(|f| {
+            assert_eq!(f.state, FileState::Error, "{f:#?}");
+            f.error.clone().unwrap()
+        })
+        .collect();
+    assert_eq!(errors.len(), HUGE_SERVERS);
+    let budget_mib = lockwatch::http::BODY_BUDGET_BYTES / (1024 * 1024);
+    for info in &errors {
+        assert_eq!(info.kind, ErrorKind::TooLarge, "{info:?}");
+    }
+    // Sixteen answers growing together pass the budget long before any reaches the per-response limit.
+    let over_budget = errors
+        .iter()
+        .filter(|i| {
+            i.message.contains(&format!(
+                "reached {budget_mib} MiB, Lockwatch's memory budget"
+            ))
+        })
+        .count();
+    // Without the budget the answers would hold up to HUGE_SERVERS × 64 MiB (1 GiB) together; with it,
+    // the budget plus the process itself and allocator slack.
+    let bound_kib = (lockwatch::http::BODY_BUDGET_BYTES / 1024) as u64 + 128 * 1024;
+    eprintln!(
+        "peak RSS {peak_kib} KiB (bound {bound_kib} KiB); {over_budget} of {HUGE_SERVERS} answers dropped over the budget"
+    );
+    assert!(over_budget > 0, "{errors:#?}");
+    assert!(
+        peak_kib < bound_kib,
+        "peak RSS {peak_kib} KiB exceeds {bound_kib} KiB"
+    );
+}
+
 #[tokio::test]
 async fn one_byte_per_second_times_out() {
     let started = Instant::now();
