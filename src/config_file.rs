@@ -135,15 +135,24 @@ fn sibling(path: &Path, suffix: &str) -> PathBuf {
 
 /// Replaces `path` with `bytes` atomically (temp file, fsync, rename, fsync of the folder), keeping the
 /// previous content as `<name>.bak` and the original's permissions; creates the folder when missing.
+///
+/// Killed at any moment, it leaves `path` either as it was or as `bytes`, and `<name>.bak` either as it was
+/// or as the version `path` had just before: each of the two is replaced by a rename, never written in
+/// place. The backup is a hard link to the previous file (no copy to tear), made under a temporary name
+/// and renamed over the old backup. A temporary file that a killed writer left behind is removed by a later
+/// write once it is ten minutes old, clearly abandoned.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let io = |what: &str, p: &Path| {
         let label = format!("{what} {}", p.display());
         move |err: std::io::Error| Error::io(label, &err)
     };
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+    if let Some(dir) = dir {
         std::fs::create_dir_all(dir).map_err(io("creating the folder", dir))?;
     }
+    remove_stale_temporaries(path);
     let tmp = sibling(path, &format!(".tmp-{}", std::process::id()));
+    let staged_bak = sibling(path, &format!(".bak.tmp-{}", std::process::id()));
     let result = (|| {
         let mut file = std::fs::File::create(&tmp).map_err(io("creating", &tmp))?;
         if let Ok(meta) = std::fs::metadata(path) {
@@ -155,14 +164,19 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         file.sync_all().map_err(io("syncing", &tmp))?;
         if path.exists() {
             let bak = sibling(path, ".bak");
-            std::fs::copy(path, &bak).map_err(io("backing up to", &bak))?;
-            std::fs::File::open(&bak)
-                .and_then(|f| f.sync_all())
-                .map_err(io("syncing", &bak))?;
+            let _ = std::fs::remove_file(&staged_bak);
+            if std::fs::hard_link(path, &staged_bak).is_err() {
+                // A file system without hard links: a synced copy instead.
+                std::fs::copy(path, &staged_bak).map_err(io("backing up to", &staged_bak))?;
+                std::fs::File::open(&staged_bak)
+                    .and_then(|f| f.sync_all())
+                    .map_err(io("syncing", &staged_bak))?;
+            }
+            std::fs::rename(&staged_bak, &bak).map_err(io("backing up to", &bak))?;
         }
         std::fs::rename(&tmp, path).map_err(io("replacing", path))?;
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            // The rename is durable only once the directory entry is; not every platform can open a
+        if let Some(dir) = dir {
+            // The renames are durable only once the directory entries are; not every platform can open a
             // directory for syncing, and the rename already happened, so a failure here is not an error.
             if let Ok(d) = std::fs::File::open(dir) {
                 let _ = d.sync_all();
@@ -172,8 +186,47 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     })();
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
+        let _ = std::fs::remove_file(&staged_bak);
     }
     result
+}
+
+/// Age after which a temporary file of [`write_atomic`] is taken as left behind by a killed writer. A live
+/// writer holds its temporary file for milliseconds; this leaves a wide margin for a stalled disk.
+const STALE_TEMPORARY: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Removes `<name>.tmp-*` and `<name>.bak.tmp-*` next to `path` that are older than [`STALE_TEMPORARY`].
+/// Best effort: a folder that cannot be listed is left as it is.
+fn remove_stale_temporaries(path: &Path) {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return;
+    };
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let name = name.to_string_lossy();
+    let prefixes = [format!("{name}.tmp-"), format!("{name}.bak.tmp-")];
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let file_name = file_name.to_string_lossy();
+        if !prefixes.iter().any(|p| file_name.starts_with(p.as_str())) {
+            continue;
+        }
+        let abandoned = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|modified| modified.elapsed().ok())
+            .is_some_and(|age| age > STALE_TEMPORARY);
+        if abandoned {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }
 
 #[cfg(test)]
@@ -298,5 +351,37 @@ url = "http://127.0.0.1:8080/dav/"
             .filter(|n| n.contains(".tmp-"))
             .collect();
         assert!(leftovers.is_empty(), "{leftovers:?}");
+    }
+
+    #[test]
+    fn a_write_removes_temporaries_abandoned_by_killed_writers_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, TEXT).unwrap();
+        let old = dir.path().join("config.toml.tmp-4242");
+        let old_bak = dir.path().join("config.toml.bak.tmp-4242");
+        let fresh = dir.path().join("config.toml.tmp-4243");
+        let unrelated = dir.path().join("other.toml.tmp-1");
+        for p in [&old, &old_bak, &fresh, &unrelated] {
+            std::fs::write(p, "half").unwrap();
+        }
+        let long_ago = std::time::SystemTime::now() - STALE_TEMPORARY * 2;
+        for p in [&old, &old_bak, &unrelated] {
+            std::fs::File::options()
+                .write(true)
+                .open(p)
+                .unwrap()
+                .set_modified(long_ago)
+                .unwrap();
+        }
+        write_atomic(&path, b"new").unwrap();
+        assert!(!old.exists() && !old_bak.exists());
+        // Possibly a writer at work right now, and another file's: both kept.
+        assert!(fresh.exists() && unrelated.exists());
+        assert_eq!(std::fs::read(&path).unwrap(), b"new");
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("config.toml.bak")).unwrap(),
+            TEXT
+        );
     }
 }

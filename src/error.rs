@@ -146,6 +146,24 @@ pub enum Error {
         /// The limit in MiB.
         limit_mb: u64,
     },
+    /// Too many large answers in memory at once, across all servers.
+    #[error(
+        "this answer was dropped: the answers being read from all servers together reached {budget_mb} MiB, Lockwatch's memory budget for them; it is read again at the next poll"
+    )]
+    OverBudget {
+        /// The process-wide budget in MiB.
+        budget_mb: u64,
+    },
+    /// The connection ended while the answer was being read.
+    #[error(
+        "the connection to {host} broke in the middle of the answer ({detail}); the server or the network dropped it, check that the server is running"
+    )]
+    ConnectionBroken {
+        /// Host and port.
+        host: String,
+        /// How it ended.
+        detail: String,
+    },
     /// A redirect Lockwatch will not follow.
     #[error(
         "the server redirected to {to}; Lockwatch does not send your credentials elsewhere: use that URL in the config if it is right"
@@ -245,10 +263,10 @@ impl Error {
             Error::NotFound { .. } => ErrorKind::NotFound,
             Error::Locked { .. } => ErrorKind::Locked,
             Error::Conflict { .. } => ErrorKind::Conflict,
-            Error::Unreachable { .. } => ErrorKind::Network,
+            Error::Unreachable { .. } | Error::ConnectionBroken { .. } => ErrorKind::Network,
             Error::Timeout { .. } => ErrorKind::Timeout,
             Error::Tls { .. } => ErrorKind::Tls,
-            Error::TooLarge { .. } => ErrorKind::TooLarge,
+            Error::TooLarge { .. } | Error::OverBudget { .. } => ErrorKind::TooLarge,
             Error::Redirected { .. } | Error::RedirectLoop | Error::Malformed { .. } => {
                 ErrorKind::Protocol
             }

@@ -154,8 +154,10 @@ impl History {
         retention: std::time::Duration,
         now: DateTime<Utc>,
     ) -> Result<History> {
-        // WAL lets `lockwatch history` read while the watcher writes; NORMAL sync is durable enough for a
-        // log that can always be rebuilt by watching again.
+        // WAL lets `lockwatch history` read while the watcher writes. With WAL, NORMAL keeps every committed
+        // event when the process dies (the log is in the OS's cache) and never corrupts the database; only a
+        // power cut can drop the last commits. FULL would fsync each event (about 4 ms against 0.05 ms on
+        // ext4), and `watch` records one event per locked file at start.
         // The pragma answers with the mode in effect ("memory" for in-memory databases).
         conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get::<_, String>(0))
             .map_err(|e| db_err("enabling WAL", e))?;

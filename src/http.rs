@@ -3,7 +3,9 @@
 //!
 //! Three policies live here so no protocol module can forget them:
 //! - **Limits.** Every request has a time limit covering the whole exchange (a server trickling one byte a
-//!   second still times out), and bodies are cut off at [`MAX_BODY_BYTES`].
+//!   second still times out), and bodies are cut off at [`MAX_BODY_BYTES`]. All bodies held in memory at
+//!   once, across every server and request of the process, share [`BODY_BUDGET_BYTES`]: fifty servers
+//!   answering huge documents together cannot add up to fifty times the per-response limit.
 //! - **Redirects** are followed by hand, at most [`MAX_REDIRECTS`] times and only within the same origin,
 //!   keeping the method (reqwest would turn a redirected `PROPFIND` into `GET`). A redirect elsewhere is an
 //!   error: credentials never travel to a host the user did not configure.
@@ -17,6 +19,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use reqwest::header::{HeaderMap, HeaderValue, LOCATION};
 use reqwest::{Method, StatusCode};
+use tokio::sync::{Semaphore, SemaphorePermit};
 use url::Url;
 
 use crate::config::ServerConfig;
@@ -25,10 +28,33 @@ use crate::secrets::{Secret, redact_url};
 
 /// Largest response body Lockwatch reads (64 MiB: a Depth-1 listing of ~50,000 files).
 pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
+/// Most bytes of response bodies held in memory at once by the whole process (256 MiB: four answers at
+/// [`MAX_BODY_BYTES`]). A body holds its share from the moment it is read until its last [`Bytes`] is dropped,
+/// that is until it has been parsed.
+pub const BODY_BUDGET_BYTES: usize = 4 * MAX_BODY_BYTES;
+/// Bodies up to this size wait for budget when it is used up; larger ones are refused at once
+/// ([`Error::OverBudget`]). So an ordinary answer is never refused because huge ones are in flight, and the
+/// huge ones never wait for each other (which could deadlock until their time limits).
+const SMALL_BODY_BYTES: usize = 1024 * 1024;
 /// Most redirects followed for one request.
 pub const MAX_REDIRECTS: usize = 5;
 /// Time allowed to establish a connection, within the request's time limit.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The process-wide budget for response bodies, one permit per byte.
+static BODY_BUDGET: Semaphore = Semaphore::const_new(BODY_BUDGET_BYTES);
+
+/// A body and its share of [`BODY_BUDGET`], which goes back when the last [`Bytes`] of it is dropped.
+struct Budgeted {
+    body: Vec<u8>,
+    _share: Option<SemaphorePermit<'static>>,
+}
+
+impl AsRef<[u8]> for Budgeted {
+    fn as_ref(&self) -> &[u8] {
+        &self.body
+    }
+}
 
 /// A complete HTTP answer.
 #[derive(Debug, Clone)]
@@ -226,17 +252,41 @@ impl HttpClient {
                 .content_length()
                 .map_or(64 * 1024, |len| len as usize),
         );
+        let mut share: Option<SemaphorePermit<'static>> = None;
         while let Some(chunk) = response
             .chunk()
             .await
             .map_err(|err| self.map_error(url, &err))?
         {
-            if body.len() + chunk.len() > MAX_BODY_BYTES {
+            let grown = body.len() + chunk.len();
+            if grown > MAX_BODY_BYTES {
                 return Err(too_large());
+            }
+            // A chunk is at most MAX_BODY_BYTES (checked above), which fits the permit count.
+            let bytes = u32::try_from(chunk.len()).map_err(|_| too_large())?;
+            let more = if grown <= SMALL_BODY_BYTES {
+                // Waits only for bodies that are past the small size, which never wait themselves: each
+                // either finishes, fails, or hits its time limit, and gives its share back.
+                BODY_BUDGET.acquire_many(bytes).await.ok()
+            } else {
+                Some(
+                    BODY_BUDGET
+                        .try_acquire_many(bytes)
+                        .map_err(|_| Error::OverBudget {
+                            budget_mb: (BODY_BUDGET_BYTES / (1024 * 1024)) as u64,
+                        })?,
+                )
+            };
+            match (&mut share, more) {
+                (Some(held), Some(more)) => held.merge(more),
+                (held, more) => *held = held.take().or(more),
             }
             body.extend_from_slice(&chunk);
         }
-        Ok(Bytes::from(body))
+        Ok(Bytes::from_owner(Budgeted {
+            body,
+            _share: share,
+        }))
     }
 
     fn map_error(&self, url: &Url, err: &reqwest::Error) -> Error {
@@ -257,6 +307,11 @@ impl HttpClient {
         if err.is_connect() {
             return Error::Unreachable { host, detail };
         }
+        if (err.is_body() || err.is_decode())
+            && let Some(how) = broken_connection(err)
+        {
+            return Error::ConnectionBroken { host, detail: how };
+        }
         if err.is_body() || err.is_decode() {
             return Error::Malformed {
                 detail: format!("the answer broke off: {detail}"),
@@ -264,6 +319,31 @@ impl HttpClient {
         }
         Error::Unreachable { host, detail }
     }
+}
+
+/// When the body of `err` failed because the connection ended (a reset, a close before the announced end):
+/// a transport failure, not a malformed answer.
+fn broken_connection(err: &reqwest::Error) -> Option<String> {
+    use std::io::ErrorKind as K;
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(err);
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            match io.kind() {
+                K::ConnectionReset => return Some("the server reset the connection".into()),
+                K::ConnectionAborted | K::BrokenPipe | K::UnexpectedEof => {
+                    return Some("the connection closed early".into());
+                }
+                _ => {}
+            }
+        }
+        if let Some(hyper) = s.downcast_ref::<hyper::Error>()
+            && (hyper.is_incomplete_message() || hyper.is_closed())
+        {
+            return Some("the connection closed before the answer was complete".into());
+        }
+        source = s.source();
+    }
+    None
 }
 
 fn too_large() -> Error {
@@ -304,23 +384,36 @@ fn err_without_url(err: &reqwest::Error) -> String {
     }
 }
 
-/// The rustls error inside `err`, also when an `io::Error` wraps it (whose `source()` skips the wrapped error).
+/// The rustls error inside `err`, also when `io::Error`s wrap it (the TLS connector wraps it twice, and an
+/// `io::Error`'s `source()` skips the error it wraps, so the plain source chain never reaches it).
 fn rustls_error(err: &reqwest::Error) -> Option<&rustls::Error> {
     let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(err);
     while let Some(s) = source {
-        if let Some(found) = s.downcast_ref::<rustls::Error>() {
-            return Some(found);
-        }
-        if let Some(found) = s
-            .downcast_ref::<std::io::Error>()
-            .and_then(|io| io.get_ref())
-            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-        {
-            return Some(found);
+        let mut inner: &(dyn std::error::Error + 'static) = s;
+        loop {
+            if let Some(found) = inner.downcast_ref::<rustls::Error>() {
+                return Some(found);
+            }
+            match inner
+                .downcast_ref::<std::io::Error>()
+                .and_then(|io| io.get_ref())
+            {
+                Some(wrapped) => inner = wrapped,
+                None => break,
+            }
         }
         source = s.source();
     }
     None
+}
+
+/// A name from a certificate as rustls describes it (`DnsName("files.example")`), as a person writes it.
+fn certificate_name(described: &str) -> String {
+    let plain = described
+        .split_once('(')
+        .and_then(|(_, rest)| rest.strip_suffix(')'))
+        .map_or(described, |inner| inner.trim_matches('"'));
+    crate::display::safe(plain, 80)
 }
 
 /// When `err` is a TLS failure: what went wrong, in words, and what the user can do about it.
@@ -352,8 +445,16 @@ fn tls_failure(err: &reqwest::Error) -> Option<String> {
             C::UnknownIssuer => format!(
                 "its certificate is not signed by an authority this computer trusts (self-signed, or from a private CA); {PRIVATE_CA}"
             ),
-            C::NotValidForName | C::NotValidForNameContext { .. } => {
-                "its certificate was issued for another host name; use the host name the certificate names in the server URL".to_owned()
+            C::NotValidForName => {
+                "its certificate was issued for another host name; use a host name the certificate names in the server URL".to_owned()
+            }
+            C::NotValidForNameContext { presented, .. } => {
+                // The names come from the server: shown inert and short.
+                let names: Vec<String> = presented.iter().take(5).map(|n| certificate_name(n)).collect();
+                let names = crate::display::truncate(&names.join(", "), 160);
+                format!(
+                    "its certificate was issued for another host name ({names}); use a host name the certificate names in the server URL"
+                )
             }
             C::Revoked => "its certificate has been revoked".to_owned(),
             other => format!(
@@ -392,5 +493,16 @@ mod tests {
         assert_eq!(excerpt(b"plain <b>bold"), "plain bold");
         assert_eq!(excerpt(b"<unclosed"), "");
         assert_eq!(excerpt("x".repeat(10_000).as_bytes()).chars().count(), 160);
+    }
+
+    #[test]
+    fn certificate_names_are_shown_plain_and_inert() {
+        assert_eq!(
+            certificate_name("DnsName(\"other.example\")"),
+            "other.example"
+        );
+        assert_eq!(certificate_name("IpAddress(10.0.0.1)"), "10.0.0.1");
+        assert_eq!(certificate_name("plain.example"), "plain.example");
+        assert!(!certificate_name("DnsName(\"a\u{202e}b\")").contains('\u{202e}'));
     }
 }

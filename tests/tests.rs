@@ -7,6 +7,7 @@
 mod actions;
 mod ask;
 mod cli;
+mod data_safety;
 mod emulator;
 mod hostile;
 mod nextcloud;

@@ -533,6 +533,8 @@ pub struct Pki {
     pub expired: TlsIdentity,
     /// A self-signed certificate for 127.0.0.1.
     pub self_signed: TlsIdentity,
+    /// A leaf signed by the CA, valid now, for `other.example` only (not for 127.0.0.1).
+    pub other_name: TlsIdentity,
 }
 
 impl Pki {
@@ -548,10 +550,10 @@ impl Pki {
         let ca_cert = ca_params.self_signed(&ca_key).unwrap();
         let issuer = rcgen::Issuer::new(ca_params, ca_key);
 
-        let leaf = |expired: bool| {
+        let leaf = |names: &[&str], expired: bool| {
             let key = KeyPair::generate().unwrap();
             let mut params =
-                CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
+                CertificateParams::new(names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>())
                     .unwrap();
             if expired {
                 params.not_before = rcgen::date_time_ymd(2019, 1, 1);
@@ -563,8 +565,9 @@ impl Pki {
                 key_pem: key.serialize_pem(),
             }
         };
-        let good = leaf(false);
-        let expired = leaf(true);
+        let good = leaf(&["127.0.0.1", "localhost"], false);
+        let expired = leaf(&["127.0.0.1", "localhost"], true);
+        let other_name = leaf(&["other.example"], false);
         let self_key = KeyPair::generate().unwrap();
         let self_cert = CertificateParams::new(vec!["127.0.0.1".to_owned()])
             .unwrap()
@@ -578,6 +581,7 @@ impl Pki {
                 chain_pem: self_cert.pem(),
                 key_pem: self_key.serialize_pem(),
             },
+            other_name,
         }
     }
 }
