@@ -10,6 +10,7 @@ mod cli;
 mod data_safety;
 mod emulator;
 mod hostile;
+mod monitor;
 mod nextcloud;
 mod secrets;
 mod support;
