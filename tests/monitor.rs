@@ -131,16 +131,14 @@ async fn the_monitor_marks_records_announces_and_reloads() {
 
     // B becomes wanted while watching: nothing already known is announced again...
     monitor.reload(config(&settings(&base, "\"A.odt\", \"B.odt\"")));
-    loop {
-        match tokio::time::timeout(Duration::from_secs(30), updates.recv())
-            .await
-            .unwrap()
-            .unwrap()
-        {
-            Update::Reconfigured => break,
-            other => panic!("before the reload took effect: {other:#?}"),
-        }
-    }
+    let next = tokio::time::timeout(Duration::from_secs(30), updates.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        matches!(next, Update::Reconfigured),
+        "before the reload took effect: {next:#?}"
+    );
     assert!(monitor.report().files.iter().all(|f| f.wanted));
     // ...and Bob's release is announced, once.
     assert!(davops::unlock(&url("B.odt"), BOB, &bobs).await.is_success());
