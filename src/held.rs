@@ -221,6 +221,7 @@ mod tests {
             error: None,
             wanted: false,
             etag: None,
+            file_id: None,
         }
     }
 

@@ -40,6 +40,7 @@ fn entry(server: &str, path: &str, locks: Vec<Lock>) -> FileEntry {
         error: None,
         wanted: false,
         etag: None,
+        file_id: None,
     }
 }
 
