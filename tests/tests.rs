@@ -10,6 +10,7 @@ mod cli;
 mod emulator;
 mod hostile;
 mod nextcloud;
+mod push;
 mod secrets;
 mod support;
 mod watch;
