@@ -236,6 +236,7 @@ mod tests {
             error: None,
             wanted: false,
             etag: None,
+            file_id: None,
         }
     }
 

@@ -173,6 +173,10 @@ pub struct FileEntry {
     /// The server's entity tag, used to skip work when nothing changed (internal, not part of the JSON).
     #[serde(skip)]
     pub etag: Option<String>,
+    /// The server's stable id of the file where it has one (Nextcloud's `oc:fileid`), which is how push
+    /// announcements name files (internal, not part of the JSON).
+    #[serde(skip)]
+    pub file_id: Option<String>,
 }
 
 impl FileEntry {
@@ -188,6 +192,7 @@ impl FileEntry {
             error: Some(error),
             wanted: false,
             etag: None,
+            file_id: None,
         }
     }
 

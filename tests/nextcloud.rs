@@ -129,6 +129,14 @@ async fn reads_every_files_lock_shape() {
         file(&report, "Reports/Plan 2026 (v2).odt").state,
         FileState::Unlocked
     );
+    // Files carry their oc:fileid (what push announcements name), read from the same requests.
+    for path in ["Budget.xlsx", "Reports/user.docx", "Reports/free.docx"] {
+        assert_eq!(
+            file(&report, path).file_id,
+            Some(nc.file_id(path).to_string()),
+            "{path}"
+        );
+    }
 
     let propfinds: Vec<_> = nc
         .requests()

@@ -12,6 +12,7 @@ mod emulator;
 mod hostile;
 mod monitor;
 mod nextcloud;
+mod push;
 mod secrets;
 mod support;
 mod watch;

@@ -259,6 +259,7 @@ mod tests {
             error: None,
             wanted,
             etag: None,
+            file_id: None,
         }
     }
 

@@ -369,6 +369,8 @@ pub fn dav_classes(headers: &HeaderMap) -> Vec<String> {
 pub struct Server {
     config: ServerConfig,
     http: HttpClient,
+    /// Kept for channels other than HTTP (the Nextcloud push websocket logs in with it).
+    password: Option<Secret>,
     secrets: Arc<dyn SecretStore>,
     source: OnceCell<Arc<dyn LockSource>>,
 }
@@ -389,10 +391,11 @@ impl Server {
             PasswordSource::Env { value, .. } => Some(value.clone()),
             PasswordSource::Keyring => Some(keyring_password(&config.name, secrets.clone()).await?),
         };
-        let http = HttpClient::new(&config, password)?;
+        let http = HttpClient::new(&config, password.clone())?;
         Ok(Server {
             config,
             http,
+            password,
             secrets,
             source: OnceCell::new(),
         })
@@ -401,6 +404,16 @@ impl Server {
     /// The server's configuration.
     pub fn config(&self) -> &ServerConfig {
         &self.config
+    }
+
+    /// The HTTP client every request to this server goes through.
+    pub(crate) fn http(&self) -> &HttpClient {
+        &self.http
+    }
+
+    /// The password the server's requests authenticate with, if any.
+    pub(crate) fn password(&self) -> Option<&Secret> {
+        self.password.as_ref()
     }
 
     /// The lock source, detecting the protocol on first use when the config says `auto`.

@@ -184,6 +184,12 @@ impl Nextcloud {
             error: None,
             wanted: false,
             etag: response.props.etag.found().cloned(),
+            file_id: response
+                .props
+                .fileid
+                .found()
+                .cloned()
+                .filter(|id| !id.is_empty()),
         }
     }
 }

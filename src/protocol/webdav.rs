@@ -344,6 +344,7 @@ impl WebDav {
             error: None,
             wanted: false,
             etag: response.props.etag.found().cloned(),
+            file_id: None,
         }
     }
 }

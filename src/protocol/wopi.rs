@@ -303,6 +303,7 @@ impl Wopi {
             error: None,
             wanted: false,
             etag: version,
+            file_id: None,
         })
     }
 }

@@ -47,6 +47,7 @@ fn file(path: &str, state: FileState, locks: Vec<Lock>) -> FileEntry {
         error: None,
         wanted: path.starts_with("want"),
         etag: None,
+        file_id: None,
     }
 }
 

@@ -6,7 +6,9 @@
 //! - [`schedule`]: the tokio loop that reads each server on its own task, with intervals, jitter, backoff
 //!   and expiry timers, and publishes events on a channel — tested on tokio's paused clock;
 //! - [`notice`]: what a wanted file's release looks like as a desktop notification, sent through the
-//!   [`notice::Notifier`] trait (notify-rust on the desktop, a recorder in tests), at most once per release.
+//!   [`notice::Notifier`] trait (notify-rust on the desktop, a recorder in tests), at most once per release;
+//! - [`push`]: Nextcloud's push channel (notify_push), which tells the scheduler which files changed so
+//!   they are read at once instead of at the next poll.
 //!
 //! The engine reads servers through [`Reader`]; [`ServerReader`] adapts the protocol layer's
 //! [`Server`] (credentials, detection) to it. Time comes from a [`Clock`]; the
@@ -15,6 +17,7 @@
 
 pub mod diff;
 pub mod notice;
+pub mod push;
 pub mod schedule;
 
 use std::sync::Arc;
@@ -24,7 +27,7 @@ use futures_util::future::BoxFuture;
 use tokio::sync::OnceCell;
 
 pub use diff::{DiffOptions, Health, LockEvent, ServerReading, Snapshot, diff};
-pub use schedule::{Pacing, Target, Watcher};
+pub use schedule::{Announcement, Announcements, Pacing, Target, Watcher};
 
 use crate::config::ServerConfig;
 use crate::error::Result;
@@ -83,6 +86,15 @@ pub trait Reader: Send + Sync {
         paths: &'a [String],
         now: DateTime<Utc>,
     ) -> BoxFuture<'a, Result<Vec<FileEntry>>>;
+
+    /// Listens to the server's push channel, if it has one, handing what it announces to
+    /// `announcements`; returns when there is no channel or it is closed for good (a channel that
+    /// breaks is reopened here, not by the caller). Runs on its own task beside the readings and is
+    /// stopped with the server's task. The default has no channel.
+    fn listen(&self, announcements: Announcements) -> BoxFuture<'_, ()> {
+        let _ = announcements;
+        Box::pin(async {})
+    }
 }
 
 /// A configured server as a [`Reader`]: connects (password, protocol detection) on first use and again after
@@ -104,19 +116,26 @@ impl ServerReader {
     }
 }
 
+impl ServerReader {
+    /// The connected server (connecting now if needed).
+    async fn server(&self) -> Result<&Server> {
+        self.server
+            .get_or_try_init(|| Server::connect(self.config.clone(), self.secrets.clone()))
+            .await
+    }
+}
+
 impl Reader for ServerReader {
     fn read<'a>(
         &'a self,
         paths: &'a [String],
         now: DateTime<Utc>,
     ) -> BoxFuture<'a, Result<Vec<FileEntry>>> {
-        Box::pin(async move {
-            let server = self
-                .server
-                .get_or_try_init(|| Server::connect(self.config.clone(), self.secrets.clone()))
-                .await?;
-            server.source().await?.read(paths, now).await
-        })
+        Box::pin(async move { self.server().await?.source().await?.read(paths, now).await })
+    }
+
+    fn listen(&self, announcements: Announcements) -> BoxFuture<'_, ()> {
+        Box::pin(push::listen(self, announcements))
     }
 }
 

@@ -121,12 +121,47 @@ struct Handle {
     task: JoinHandle<()>,
 }
 
-/// An order from the [`Watcher`] to a server task.
+/// An order from the [`Watcher`] (or the server's push channel) to a server task.
 enum Command {
     /// Read everything now.
     Refresh,
     /// Read these paths now.
     Reread(Vec<String>),
+    /// The server says these things changed.
+    Announced(Announcement),
+}
+
+/// What a server announced through its push channel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Announcement {
+    /// These files changed, named by the server's file ids ([`FileEntry::file_id`]).
+    Files(Vec<String>),
+    /// Something changed; the server does not say what.
+    Anything,
+}
+
+/// Where a server's push channel ([`Reader::listen`]) hands what it hears: the server's task, which re-reads
+/// the watched files an announcement names (ids are matched against the latest reading; ids of files
+/// that are not watched are ignored) or, when it names none, every watched file. Announcements are
+/// ignored while the watcher is paused.
+#[derive(Debug, Clone)]
+pub struct Announcements(mpsc::UnboundedSender<Command>);
+
+impl Announcements {
+    /// Hands over `announcement`; false once the server's task has stopped (the listener can stop too).
+    pub fn send(&self, announcement: Announcement) -> bool {
+        self.0.send(Command::Announced(announcement)).is_ok()
+    }
+}
+
+impl std::fmt::Debug for Command {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Command::Refresh => f.write_str("Refresh"),
+            Command::Reread(paths) => f.debug_tuple("Reread").field(paths).finish(),
+            Command::Announced(a) => f.debug_tuple("Announced").field(a).finish(),
+        }
+    }
 }
 
 /// What the tasks publish: each server's latest reading, for [`Watcher::snapshot`].
@@ -281,6 +316,7 @@ impl Watcher {
                 },
             );
             let (commands, orders) = mpsc::unbounded_channel();
+            let announcements = Announcements(commands.clone());
             let task = ServerTask {
                 jitter: Jitter::seeded(&name),
                 all: target.config.read_set(),
@@ -301,7 +337,7 @@ impl Watcher {
             servers.push(Handle {
                 config: target.config,
                 commands,
-                task: tokio::spawn(task.run()),
+                task: tokio::spawn(task.run(announcements)),
             });
         }
         for handle in old {
@@ -362,7 +398,12 @@ struct ServerTask {
 }
 
 impl ServerTask {
-    async fn run(mut self) {
+    async fn run(mut self, announcements: Announcements) {
+        // The push channel runs beside the readings and stops with this task (the guard aborts it).
+        let reader = self.target.reader.clone();
+        let _listener = AbortOnDrop(tokio::spawn(async move {
+            reader.listen(announcements).await;
+        }));
         let wanted = self.target.config.wanted.clone();
         let mut next_full = Instant::now();
         let mut next_wanted = Instant::now() + self.target.config.wanted_interval;
@@ -472,6 +513,21 @@ impl ServerTask {
                 for path in more {
                     if covers(&self.target.config, &path) && !paths.contains(&path) {
                         paths.push(path);
+                    }
+                }
+            }
+            Command::Announced(Announcement::Anything) => full = true,
+            Command::Announced(Announcement::Files(ids)) => {
+                let known = self
+                    .current
+                    .servers
+                    .get(&self.target.config.name)
+                    .into_iter()
+                    .flat_map(|reading| reading.files.values())
+                    .filter(|f| f.file_id.as_ref().is_some_and(|id| ids.contains(id)));
+                for file in known {
+                    if !paths.contains(&file.path) {
+                        paths.push(file.path.clone());
                     }
                 }
             }
@@ -630,12 +686,21 @@ impl ServerTask {
     }
 }
 
+/// Aborts a spawned task when dropped, so a helper task never outlives its owner.
+struct AbortOnDrop(JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// A small deterministic random source for jitter (splitmix64): no dependency, and reproducible per
 /// server name, which keeps paused-clock tests exact.
-struct Jitter(u64);
+pub(super) struct Jitter(u64);
 
 impl Jitter {
-    fn seeded(name: &str) -> Jitter {
+    pub(super) fn seeded(name: &str) -> Jitter {
         let seed = name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
             (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
         });
@@ -643,7 +708,7 @@ impl Jitter {
     }
 
     /// A number in [0, 1).
-    fn unit(&mut self) -> f64 {
+    pub(super) fn unit(&mut self) -> f64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);

@@ -40,6 +40,7 @@ fn entry(server: &str, path: &str, locks: Vec<Lock>) -> FileEntry {
         error: None,
         wanted: false,
         etag: None,
+        file_id: None,
     }
 }
 
@@ -690,4 +691,120 @@ async fn changing_only_wanted_announces_nothing_until_a_real_change() {
         matches!(released, LockEvent::Unlocked { wanted: true, .. }),
         "{released:?}"
     );
+}
+
+/// A reader with a push channel the test feeds; files carry the id `id:{path}`.
+struct Pushing {
+    inner: Arc<dyn Reader>,
+    feed: Mutex<Option<mpsc::UnboundedReceiver<Announcement>>>,
+}
+
+impl Reader for Pushing {
+    fn read<'a>(
+        &'a self,
+        paths: &'a [String],
+        now: DateTime<Utc>,
+    ) -> BoxFuture<'a, Result<Vec<FileEntry>>> {
+        Box::pin(async move {
+            let mut files = self.inner.read(paths, now).await?;
+            for file in &mut files {
+                file.file_id = Some(format!("id:{}", file.path));
+            }
+            Ok(files)
+        })
+    }
+
+    fn listen(&self, announcements: Announcements) -> BoxFuture<'_, ()> {
+        let feed = self.feed.lock().unwrap().take();
+        Box::pin(async move {
+            if let Some(mut feed) = feed {
+                while let Some(announcement) = feed.recv().await {
+                    announcements.send(announcement);
+                }
+            }
+        })
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn announcements_reread_the_files_they_name() {
+    let log: Log = Arc::default();
+    let (locked, inner) = switchable("s", log.clone());
+    locked.lock().unwrap().push("Docs/a.odt".into());
+    let (feed, rx) = mpsc::unbounded_channel();
+    let reader = Arc::new(Pushing {
+        inner,
+        feed: Mutex::new(Some(rx)),
+    });
+    let (watcher, mut events) = Watcher::start(
+        vec![Target {
+            config: server("s", "watch = [\"Docs/\", \"b.odt\"]"),
+            reader,
+        }],
+        pacing(3600),
+        Arc::new(TokioClock::starting_at(origin())),
+    );
+    assert_eq!(drain_after_settle(&mut events).await, ["locked"]);
+    tokio::time::sleep(Duration::from_secs(100)).await;
+
+    // Ids are matched against the latest reading; unknown ones are ignored.
+    locked.lock().unwrap().clear();
+    feed.send(Announcement::Files(vec![
+        "id:Docs/a.odt".into(),
+        "id:elsewhere".into(),
+    ]))
+    .unwrap();
+    assert_eq!(drain_after_settle(&mut events).await, ["unlocked"]);
+    assert_eq!(
+        reads_after(&log, 100.0),
+        vec![vec!["Docs/a.odt".to_owned()]]
+    );
+    feed.send(Announcement::Files(vec!["id:elsewhere".into()]))
+        .unwrap();
+    settle().await;
+    assert_eq!(reads_after(&log, 100.0).len(), 1);
+
+    // "Something changed" reads every watched path.
+    feed.send(Announcement::Anything).unwrap();
+    settle().await;
+    assert_eq!(
+        reads_after(&log, 100.0)[1..],
+        [vec!["Docs/".to_owned(), "b.odt".to_owned()]]
+    );
+
+    // Paused: announcements are ignored; resuming reads everything anyway.
+    watcher.set_paused(true);
+    feed.send(Announcement::Anything).unwrap();
+    feed.send(Announcement::Files(vec!["id:b.odt".into()]))
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    assert_eq!(reads_after(&log, 100.0).len(), 2);
+    watcher.set_paused(false);
+    settle().await;
+    assert_eq!(reads_after(&log, 100.0).len(), 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_push_channel_stops_with_its_server() {
+    let log: Log = Arc::default();
+    let (_, inner) = switchable("s", log.clone());
+    let (feed, rx) = mpsc::unbounded_channel();
+    let reader = Arc::new(Pushing {
+        inner,
+        feed: Mutex::new(Some(rx)),
+    });
+    let (watcher, _events) = Watcher::start(
+        vec![Target {
+            config: server("s", "watch = [\"a.odt\"]"),
+            reader,
+        }],
+        pacing(3600),
+        Arc::new(TokioClock::starting_at(origin())),
+    );
+    settle().await;
+    assert!(!feed.is_closed());
+    // Removing the server stops its listener (which drops the feed's receiver).
+    watcher.reconfigure(vec![]);
+    settle().await;
+    assert!(feed.is_closed());
 }

@@ -27,10 +27,18 @@
 //! - nextcloud/server `apps/dav/lib/Files/RootCollection.php`: another user's files root is an
 //!   empty collection, everything below it is `404`.
 //!
+//! - nextcloud/notify_push `src/connection.rs`, `src/message.rs`, `src/error.rs`: the push websocket
+//!   at the advertised `/push/ws` — a username frame and a password frame (15 s to send them), then
+//!   `authenticated` or `err: Invalid credentials` and close; `listen notify_file_id` switches
+//!   announcements from `notify_file` to `notify_file_id [id]`; a ping every 30 s. A change is
+//!   announced whenever a file's etag changes (lock and unlock, through any API, `propagateEtag`),
+//!   to every logged-in connection; an expiry changes no etag and announces nothing.
+//!
 //! Deliberate simplifications: every user sees the same tree under their own root; files have no
 //! content (GET answers empty); no PUT/MOVE/DELETE/MKCOL (`501`); only `lock_timeout` = `-1`;
-//! `X-User-Lock` on a folder is refused with `403` as current files_lock master does. Not emulated
-//! yet: comments, Talk, the notify_push websocket (only its capability entry), app passwords.
+//! `X-User-Lock` on a folder is refused with `403` as current files_lock master does; push
+//! announcements go out at once (the real server debounces them by about a second) and name only the
+//! changed file. Not emulated: app passwords, push pre-auth tokens.
 
 #![allow(dead_code)]
 
@@ -72,8 +80,11 @@ pub struct Options {
     pub lock_type_feature: bool,
     /// Status for "held by someone else": `423`, or `500` to emulate the known server bug.
     pub conflict_status: u16,
-    /// Advertise `notify_push` in the capabilities (no websocket yet); default `false`.
+    /// Advertise `notify_push` in the capabilities and serve its websocket; default `false`.
     pub notify_push: bool,
+    /// The push server refuses every login (as when it cannot check credentials with Nextcloud) while
+    /// WebDAV accepts them; default `false`.
+    pub push_refuses_logins: bool,
     /// The Talk app (`spreed`) is installed: its capability and its room / chat endpoints exist;
     /// default `false`.
     pub talk: bool,
@@ -110,6 +121,7 @@ impl Default for Options {
             lock_type_feature: true,
             conflict_status: 423,
             notify_push: false,
+            push_refuses_logins: false,
             talk: false,
         }
     }
@@ -134,6 +146,23 @@ pub struct NcLock {
     pub timeout: i64,
     /// `files_lock/<uuid>`, or a bare uuid for native WebDAV locks.
     pub token: String,
+}
+
+/// One login on the push websocket.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PushLogin {
+    /// The user name frame.
+    pub user: String,
+    /// Whether the login was accepted.
+    pub accepted: bool,
+}
+
+/// A logged-in push connection: where its announcements go.
+struct PushConn {
+    id: u64,
+    /// Whether it sent `listen notify_file_id`.
+    ids: Arc<std::sync::atomic::AtomicBool>,
+    tx: tokio::sync::mpsc::UnboundedSender<String>,
 }
 
 /// One received request, as logged by the emulator.
@@ -170,6 +199,8 @@ struct State {
     comments: Vec<Comment>,
     rooms: Vec<((String, String), String)>,
     chat: Vec<ChatMessage>,
+    push: Vec<PushConn>,
+    push_logins: Vec<PushLogin>,
 }
 
 type Shared = Arc<Mutex<State>>;
@@ -216,6 +247,8 @@ impl Nextcloud {
             comments: Vec::new(),
             rooms: Vec::new(),
             chat: Vec::new(),
+            push: Vec::new(),
+            push_logins: Vec::new(),
         };
         let etag = st.new_etag();
         st.nodes.insert(
@@ -344,6 +377,26 @@ impl Nextcloud {
     pub fn requests(&self) -> Vec<Request> {
         guard(&self.state).requests.clone()
     }
+
+    /// Every push websocket login so far, in order.
+    pub fn push_logins(&self) -> Vec<PushLogin> {
+        guard(&self.state).push_logins.clone()
+    }
+
+    /// How many push connections are logged in and asked for file ids.
+    pub fn push_listeners(&self) -> usize {
+        guard(&self.state)
+            .push
+            .iter()
+            .filter(|c| c.ids.load(std::sync::atomic::Ordering::SeqCst))
+            .count()
+    }
+
+    /// Cuts every push connection without a closing handshake (a network failure, a restarted push
+    /// server); returns how many there were.
+    pub fn drop_push_connections(&self) -> usize {
+        std::mem::take(&mut guard(&self.state).push).len()
+    }
 }
 
 impl Drop for Nextcloud {
@@ -375,6 +428,7 @@ async fn serve(
                     let svc = hyper::service::service_fn(move |req| handle(st.clone(), req));
                     let _ = hyper::server::conn::http1::Builder::new()
                         .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
+                        .with_upgrades()
                         .await;
                 });
             }
@@ -407,8 +461,11 @@ impl Resp {
 
 async fn handle(
     state: Shared,
-    req: hyper::Request<hyper::body::Incoming>,
+    mut req: hyper::Request<hyper::body::Incoming>,
 ) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
+    if req.uri().path() == "/push/ws" && guard(&state).opts.notify_push {
+        return Ok(push_upgrade(state, &mut req));
+    }
     let (parts, body) = req.into_parts();
     let body = body
         .collect()
@@ -431,6 +488,156 @@ async fn handle(
         }
     }
     Ok(resp)
+}
+
+// ---- notify_push ----------------------------------------------------------------------------------
+
+/// Answers the websocket handshake and runs the push session on the upgraded connection.
+fn push_upgrade(
+    state: Shared,
+    req: &mut hyper::Request<hyper::body::Incoming>,
+) -> hyper::Response<Full<Bytes>> {
+    let key = req
+        .headers()
+        .get("sec-websocket-key")
+        .map(|k| k.as_bytes().to_vec());
+    let upgrade = req
+        .headers()
+        .get("upgrade")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
+    let (Some(key), true) = (key, upgrade) else {
+        let mut resp = hyper::Response::new(Full::new(Bytes::from_static(b"Upgrade Required\n")));
+        *resp.status_mut() = StatusCode::UPGRADE_REQUIRED;
+        return resp;
+    };
+    let on_upgrade = hyper::upgrade::on(req);
+    tokio::spawn(async move {
+        let Ok(upgraded) = on_upgrade.await else {
+            return;
+        };
+        let ws = tokio_tungstenite::WebSocketStream::from_raw_socket(
+            hyper_util::rt::TokioIo::new(upgraded),
+            tokio_tungstenite::tungstenite::protocol::Role::Server,
+            None,
+        )
+        .await;
+        push_session(state, ws).await;
+    });
+    let accept = tokio_tungstenite::tungstenite::handshake::derive_accept_key(&key);
+    let mut resp = hyper::Response::new(Full::new(Bytes::new()));
+    *resp.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    let h = resp.headers_mut();
+    h.insert(
+        "upgrade",
+        hyper::header::HeaderValue::from_static("websocket"),
+    );
+    h.insert(
+        "connection",
+        hyper::header::HeaderValue::from_static("Upgrade"),
+    );
+    if let Ok(v) = hyper::header::HeaderValue::from_str(&accept) {
+        h.insert("sec-websocket-accept", v);
+    }
+    resp
+}
+
+/// `handle_user_socket`: login, then announcements until either side goes away.
+async fn push_session<S>(state: Shared, mut ws: tokio_tungstenite::WebSocketStream<S>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    use futures_util::{SinkExt as _, StreamExt as _};
+    use tokio_tungstenite::tungstenite::Message;
+
+    async fn text<S>(ws: &mut tokio_tungstenite::WebSocketStream<S>) -> Option<String>
+    where
+        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+    {
+        loop {
+            match ws.next().await? {
+                Ok(Message::Text(t)) => return Some(t.as_str().to_owned()),
+                Ok(Message::Close(_)) | Err(_) => return None,
+                Ok(_) => {}
+            }
+        }
+    }
+    let login = async {
+        let user = text(&mut ws).await?;
+        let password = text(&mut ws).await?;
+        Some((user, password))
+    };
+    let (user, password) =
+        match tokio::time::timeout(std::time::Duration::from_secs(15), login).await {
+            Ok(Some(credentials)) => credentials,
+            Ok(None) => return,
+            Err(_) => {
+                let _ = ws.send(Message::text("Authentication timeout")).await;
+                return;
+            }
+        };
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let ids = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let registered = {
+        let mut st = guard(&state);
+        let accepted = !st.opts.push_refuses_logins
+            && NC_USERS
+                .iter()
+                .any(|(id, pw, _)| *id == user && *pw == password);
+        st.push_logins.push(PushLogin {
+            user: user.clone(),
+            accepted,
+        });
+        // Logins only ever grow: their count is a unique connection id.
+        let id = st.push_logins.len() as u64;
+        if accepted {
+            st.push.push(PushConn {
+                id,
+                ids: ids.clone(),
+                tx,
+            });
+        }
+        accepted.then_some(id)
+    };
+    let Some(id) = registered else {
+        let _ = ws.send(Message::text("err: Invalid credentials")).await;
+        let _ = ws.close(None).await;
+        return;
+    };
+    if ws.send(Message::text("authenticated")).await.is_err() {
+        guard(&state).push.retain(|c| c.id != id);
+        return;
+    }
+    let mut ping = tokio::time::interval(std::time::Duration::from_secs(30));
+    ping.tick().await;
+    loop {
+        tokio::select! {
+            out = rx.recv() => match out {
+                Some(frame) => {
+                    if ws.send(Message::text(frame)).await.is_err() {
+                        break;
+                    }
+                }
+                // Cut by `drop_push_connections`: go away without a closing handshake.
+                None => return,
+            },
+            incoming = ws.next() => match incoming {
+                Some(Ok(Message::Text(t))) => {
+                    if t.as_str() == "listen notify_file_id" {
+                        ids.store(true, std::sync::atomic::Ordering::SeqCst);
+                    }
+                }
+                Some(Ok(Message::Close(_)) | Err(_)) | None => break,
+                Some(Ok(_)) => {}
+            },
+            _ = ping.tick() => {
+                if ws.send(Message::Ping(Bytes::from_static(b"lw"))).await.is_err() {
+                    break;
+                }
+            }
+        }
+    }
+    guard(&state).push.retain(|c| c.id != id);
 }
 
 fn hdr<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -938,8 +1145,19 @@ impl State {
         );
     }
 
-    /// `propagateEtag`: new etag on the node and every ancestor.
+    /// `propagateEtag`: new etag on the node and every ancestor; the change goes out on the push
+    /// connections (notify_push hears of it as a cache update of the node).
     fn propagate_etag(&mut self, p: &str) {
+        if let Some(id) = self.nodes.get(p).map(|n| n.fileid) {
+            for conn in &self.push {
+                let frame = if conn.ids.load(std::sync::atomic::Ordering::SeqCst) {
+                    format!("notify_file_id [{id}]")
+                } else {
+                    "notify_file".to_owned()
+                };
+                let _ = conn.tx.send(frame);
+            }
+        }
         let mut cur = p.to_string();
         loop {
             let e = self.new_etag();
