@@ -37,7 +37,9 @@ use crate::model::{FileEntry, ServerStatus, StatusReport};
 use crate::protocol::Server;
 use crate::secrets::SecretStore;
 use crate::watch::notice::{Announcer, LockTaker, Notice, Notifier};
-use crate::watch::{self, Clock, Health, LockEvent, Pacing, Reader, Snapshot, Target, Watcher};
+use crate::watch::{
+    self, Announcements, Clock, Health, LockEvent, Pacing, Reader, Snapshot, Target, Watcher,
+};
 
 /// How often [`Monitor::follow_config_file`] looks at the file.
 const CONFIG_CHECK_EVERY: Duration = Duration::from_secs(2);
@@ -156,6 +158,10 @@ impl Reader for MarkingReader {
             }
             Ok(files)
         })
+    }
+
+    fn listen(&self, announcements: Announcements) -> BoxFuture<'_, ()> {
+        self.inner.listen(announcements)
     }
 }
 

@@ -446,10 +446,10 @@ fn the_history_database_survives_kills_mid_write_with_every_committed_event() {
                 .unwrap()
         };
         drop(conn);
-        // Each event is committed, then printed: every printed event is in the database, in order, and at
-        // most one more (committed, killed before printing) is.
+        // Each event is committed, then printed: every printed event is in the database, in order, and so
+        // may be a few more (committed, killed before they reached the output).
         assert!(
-            stored.len() == printed.len() || stored.len() == printed.len() + 1,
+            stored.len() >= printed.len(),
             "kill {i}: {} printed, {} stored",
             printed.len(),
             stored.len()
@@ -461,7 +461,7 @@ fn the_history_database_survives_kills_mid_write_with_every_committed_event() {
         committed_total += stored.len();
     }
     eprintln!(
-        "{} kills, {committed_total} events committed and all kept; {torn} kills came between committing an event and printing it",
+        "{} kills, {committed_total} events committed and all kept; {torn} kills came between committing events and printing them",
         KILLS / 3
     );
     // The survivor is usable: `lockwatch history` reads it, with one hold per file any event named.
