@@ -4,7 +4,7 @@
 // `has_password` only lets it say "stored in keyring".
 
 import type { ComponentChildren } from "preact";
-import { useEffect, useId, useState } from "preact/hooks";
+import { useEffect, useId, useRef, useState } from "preact/hooks";
 
 import type { Ability } from "./bindings/Ability";
 import type { AppSettings } from "./bindings/AppSettings";
@@ -547,8 +547,11 @@ const yesNo = (b: boolean) => (b ? "yes" : "no");
 const ABILITY: Record<Ability, string> = { yes: "yes", no: "no", unknown: "unknown" };
 
 function TestResult({ caps }: { caps: Capabilities }) {
+  const ref = useRef<HTMLDivElement>(null);
+  // The result appears under the form; bring it into view rather than below the fold.
+  useEffect(() => ref.current?.scrollIntoView?.({ block: "nearest" }), []);
   return (
-    <div class="test-result" role="status">
+    <div ref={ref} class="test-result" role="status">
       <p>
         <Icon name="check" class="ok-icon" /> Connected. Detected <strong>{SERVER_KIND_LABEL[caps.kind]}</strong>.
       </p>
