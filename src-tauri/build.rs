@@ -10,6 +10,20 @@ const COMMANDS: &[&str] = &[
     "list_servers",
     "exit_demo",
     "enter_demo",
+    "set_wanted",
+    "capabilities",
+    "lock_file",
+    "unlock_file",
+    "force_unlock_warning",
+    "force_unlock",
+    "ask_channels",
+    "ask_to_release",
+    "history",
+    "save_server",
+    "remove_server",
+    "test_connection",
+    "app_settings",
+    "set_autostart",
 ];
 
 fn main() {

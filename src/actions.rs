@@ -42,6 +42,7 @@ pub enum Action {
 }
 
 /// What an action achieved.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Outcome {
     /// True when the file is now as the user asked.
@@ -53,6 +54,7 @@ pub struct Outcome {
 }
 
 /// The file after the action, and the outcome (`status --json` entry plus `outcome`).
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ActionReport {
     /// The file as read after the action.

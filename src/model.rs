@@ -207,6 +207,7 @@ impl FileEntry {
 }
 
 /// A way to ask a lock's holder to release it.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum AskChannel {
@@ -241,6 +242,7 @@ impl AskChannel {
 }
 
 /// A yes / no answer that may not be known yet.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Ability {
@@ -254,6 +256,7 @@ pub enum Ability {
 
 /// What a server supports, as probed with read-only requests: front ends show or hide actions from
 /// this, not from guesses.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Capabilities {
     /// The server's name in the config.

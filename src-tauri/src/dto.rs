@@ -1,13 +1,15 @@
 //! The shell's IPC types: what crosses to the UI besides the engine's own model.
 //!
 //! The engine's types (`FileEntry`, `Lock`, `ServerStatus`, `ErrorInfo`, ...) cross unchanged; these add what
-//! only the shell knows — whether the demo is showing, whether watching is paused, which features this build
-//! offers — and a config view without secrets. Every type here derives ts-rs's `TS`, so
+//! only the shell knows — whether the demo is showing, whether watching is paused — a config view without
+//! secrets, and mirrors of engine types that carry no ts-rs derive of their own (`Hold`, `AskOutcome`). Every type here derives ts-rs's `TS`, so
 //! `ui/src/bindings/` is generated from this file and the engine's model (see `scripts/check-bindings`).
 
 use chrono::{DateTime, Utc};
 use lockwatch::config::{KindSetting, PasswordSource, ServerConfig};
-use lockwatch::model::{FileEntry, ServerStatus};
+use lockwatch::config_file::ServerEntry;
+use lockwatch::history::Hold;
+use lockwatch::model::{AskChannel, FileEntry, LockKind, LockScope, ServerStatus};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -25,8 +27,6 @@ pub struct Snapshot {
     pub paused: bool,
     /// When the servers were read.
     pub generated_at: DateTime<Utc>,
-    /// What this build of the app can do beyond watching; the UI says "not available yet" for the rest.
-    pub features: Vec<Feature>,
     /// The config file the app reads (or would read, when it does not exist yet).
     pub config_path: String,
 }
@@ -43,23 +43,6 @@ pub struct ServerHealth {
     pub retry_in_secs: Option<u32>,
     /// When the server was last read.
     pub checked_at: Option<DateTime<Utc>>,
-}
-
-/// A feature the UI offers only when this build of the shell has the command behind it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[serde(rename_all = "snake_case")]
-#[ts(export)]
-pub enum Feature {
-    /// `capabilities`, `lock_file`, `unlock_file`, `force_unlock`.
-    LockActions,
-    /// `ask_to_release`.
-    AskToRelease,
-    /// `history`.
-    History,
-    /// `set_wanted`.
-    SetWanted,
-    /// `save_server`, `remove_server`, `test_connection`.
-    EditServers,
 }
 
 /// How a server's protocol is chosen (the config's `kind`).
@@ -111,7 +94,38 @@ pub struct ServerSettings {
     pub wanted: Vec<String>,
 }
 
+impl From<ServerKindSetting> for KindSetting {
+    fn from(kind: ServerKindSetting) -> Self {
+        match kind {
+            ServerKindSetting::Auto => KindSetting::Auto,
+            ServerKindSetting::Webdav => KindSetting::Webdav,
+            ServerKindSetting::Nextcloud => KindSetting::Nextcloud,
+            ServerKindSetting::Wopi => KindSetting::Wopi,
+        }
+    }
+}
+
 impl ServerSettings {
+    /// The config file entry these settings describe (blank optional fields count as absent).
+    pub fn entry(&self) -> ServerEntry {
+        let optional = |value: &Option<String>| {
+            value
+                .as_deref()
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned)
+        };
+        ServerEntry {
+            name: self.name.trim().to_owned(),
+            kind: self.kind.into(),
+            url: self.url.trim().to_owned(),
+            username: optional(&self.username),
+            password_env: optional(&self.password_env),
+            watch: self.watch.clone(),
+            wanted: self.wanted.clone(),
+        }
+    }
+
     /// The settings of `config`; `in_keyring` says whether the keyring holds its password.
     pub fn new(config: &ServerConfig, in_keyring: bool) -> ServerSettings {
         let (password_env, has_password) = match &config.password {
@@ -140,4 +154,69 @@ pub struct FocusFile {
     pub server: String,
     /// Path relative to the server URL.
     pub path: String,
+}
+
+/// A request to release a file went out (`ask_to_release`); failures cross as `{kind, message}` instead.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
+pub struct AskSent {
+    /// How it went out.
+    pub channel: Option<AskChannel>,
+    /// Who was asked.
+    pub holder: Option<String>,
+    /// What happened, in one sentence ("Sent Bob a Talk message about Budget.xlsx.").
+    pub message: String,
+}
+
+/// One lock a holder had on a file, from the history database (the engine's `Hold`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
+pub struct HoldEntry {
+    /// Server name.
+    pub server: String,
+    /// File path relative to the server URL.
+    pub path: String,
+    /// Best readable holder name.
+    pub holder: Option<String>,
+    /// The holder's id (user id or raw owner).
+    pub holder_id: Option<String>,
+    /// Editor app, for app locks.
+    pub editor: Option<String>,
+    /// Lock kind.
+    pub kind: LockKind,
+    /// Lock scope.
+    pub scope: LockScope,
+    /// When the lock was taken.
+    pub from: DateTime<Utc>,
+    /// When it went; null while it is still held.
+    pub until: Option<DateTime<Utc>>,
+    /// Held longer than the stale threshold, or listed by the server after its expiry.
+    pub stale: bool,
+}
+
+impl From<Hold> for HoldEntry {
+    fn from(hold: Hold) -> Self {
+        HoldEntry {
+            server: hold.server,
+            path: hold.path,
+            holder: hold.holder,
+            holder_id: hold.holder_id,
+            editor: hold.editor,
+            kind: hold.kind,
+            scope: hold.scope,
+            from: hold.from,
+            until: hold.until,
+            stale: hold.stale,
+        }
+    }
+}
+
+/// The app's own settings (not the watch config).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
+pub struct AppSettings {
+    /// Lockwatch starts when the user logs in.
+    pub autostart: bool,
+    /// Whether this system offers starting at login at all.
+    pub autostart_available: bool,
 }

@@ -2,9 +2,10 @@
 //!
 //! The shell owns windows, the tray and IPC, and nothing else: what is watched and how it is read lives in
 //! the engine, and every command in [`commands`] is a few lines adapting one engine call. The pieces:
-//! [`session`] (config file or built-in demo, paused or not, the latest snapshot), [`commands`] (IPC),
-//! [`tray`] (icon, tooltip, menu), [`poll`] (a stand-in loop until the engine's watch engine lands) and
-//! [`dto`] (the shell's IPC types, generated into the UI with ts-rs).
+//! [`session`] (config file or built-in demo, paused or not, the latest snapshot, the actions),
+//! [`commands`] (IPC), [`tray`] (icon, tooltip, menu), [`settings`] (start at login), [`poll`] (a stand-in
+//! loop until the engine's watch engine lands) and [`dto`] (the shell's IPC types, generated into the UI
+//! with ts-rs).
 //!
 //! Every change of state goes through [`publish`], the one place that tells the window (the `snapshot`
 //! event) and the tray. [`run_app`] builds the app on any [`Runtime`] so tests use Tauri's mock runtime;
@@ -14,16 +15,16 @@ pub mod commands;
 pub mod dto;
 pub mod poll;
 pub mod session;
+pub mod settings;
 pub mod tray;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use lockwatch::secrets::KeyringStore;
 use tauri::{Emitter, Manager, Runtime, WindowEvent};
 
 use crate::dto::Snapshot;
-use crate::session::Session;
+use crate::session::{Environment, Session};
 
 /// The names of the registered commands, as `build.rs` declares them (for tests).
 pub const COMMANDS: &str = env!("LOCKWATCH_COMMANDS");
@@ -39,6 +40,20 @@ pub fn run_app<R: Runtime>(builder: tauri::Builder<R>, session: Arc<Session>) ->
             commands::list_servers,
             commands::exit_demo,
             commands::enter_demo,
+            commands::set_wanted,
+            commands::capabilities,
+            commands::lock_file,
+            commands::unlock_file,
+            commands::force_unlock_warning,
+            commands::force_unlock,
+            commands::ask_channels,
+            commands::ask_to_release,
+            commands::history,
+            commands::save_server,
+            commands::remove_server,
+            commands::test_connection,
+            commands::app_settings,
+            commands::set_autostart,
         ])
         .on_window_event(|window, event| {
             if let WindowEvent::CloseRequested { api, .. } = event {
@@ -85,19 +100,36 @@ pub fn run() {
         )
         .with_writer(std::io::stderr)
         .init();
+    // The one place the app's stores are chosen: the keyring and the command line's data files.
+    let env = match Environment::for_user() {
+        Ok(env) => env,
+        Err(err) => {
+            eprintln!("lockwatch-app: cannot start: {}", err.message);
+            std::process::exit(1);
+        }
+    };
     let session = Arc::new(tauri::async_runtime::block_on(Session::open(
         config_path(),
-        Arc::new(KeyringStore),
+        env,
     )));
+    let at_login = std::env::args().any(|arg| arg == settings::AUTOSTART_ARG);
     let builder = tauri::Builder::default()
         // First, so a second launch exits before starting anything else.
         .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
             show_window(app)
         }))
-        .plugin(tauri_plugin_window_state::Builder::default().build());
+        .plugin(tauri_plugin_window_state::Builder::default().build())
+        .plugin(tauri_plugin_autostart::init(
+            tauri_plugin_autostart::MacosLauncher::LaunchAgent,
+            Some(vec![settings::AUTOSTART_ARG]),
+        ));
     let app = run_app(builder, session.clone())
         .setup(move |app| {
             tray::create(app.handle())?;
+            if at_login && let Some(window) = app.get_webview_window("main") {
+                // Started at login: the tray is enough until the user opens the window.
+                let _ = window.hide();
+            }
             app.manage(poll::spawn(app.handle().clone(), session));
             Ok(())
         })

@@ -273,7 +273,6 @@ mod tests {
                 .with_ymd_and_hms(2026, 11, 21, 10, 0, 0)
                 .single()
                 .expect("time"),
-            features: Vec::new(),
             config_path: "config.toml".into(),
         }
     }

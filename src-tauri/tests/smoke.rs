@@ -1,12 +1,15 @@
 //! The shell on Tauri's mock runtime: every registered command answers through real IPC, errors cross
 //! as `{kind, message}`, no password ever crosses, and `build.rs`, the handler and the capability file
-//! agree on the list of commands. No window, display or WebKit needed.
+//! agree on the list of commands. The actions run against real WebDAV servers: the built-in demo (an
+//! in-process dav-server) or one started by the test. No window, display or WebKit needed.
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
+use lockwatch::demo::Demo;
 use lockwatch::secrets::{MemoryStore, Secret, SecretStore};
-use lockwatch_app::session::Session;
+use lockwatch_app::session::{Environment, Session};
 use lockwatch_app::{COMMANDS, run_app};
 use serde_json::{Value, json};
 use tauri::ipc::{CallbackFn, InvokeBody};
@@ -19,18 +22,23 @@ use tauri::{App, WebviewWindow, WebviewWindowBuilder};
 struct Shell {
     _app: App<MockRuntime>,
     window: WebviewWindow<MockRuntime>,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
+    /// Links handed to the desktop's opener.
+    opened: Arc<Mutex<Vec<String>>>,
 }
 
 impl Shell {
-    /// The shell over the config `config` (none: the built-in demo), with `secrets` as the keyring.
-    fn start(config: Option<&str>, secrets: MemoryStore) -> Shell {
+    /// The shell over the config `config` (none: the built-in demo), with `secrets` as the keyring and
+    /// every other store in a temp dir.
+    fn start(config: Option<&str>, secrets: impl SecretStore + 'static) -> Shell {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("config.toml");
         if let Some(text) = config {
             std::fs::write(&path, text).expect("write config");
         }
-        let session = tauri::async_runtime::block_on(Session::open(path, Arc::new(secrets)));
+        let opened = Arc::new(Mutex::new(Vec::new()));
+        let env = Environment::in_dir(dir.path(), Arc::new(secrets), opened.clone());
+        let session = tauri::async_runtime::block_on(Session::open(path, env));
         let app = run_app(mock_builder(), Arc::new(session))
             .build(mock_context(noop_assets()))
             .expect("build the app");
@@ -40,7 +48,19 @@ impl Shell {
         Shell {
             _app: app,
             window,
-            _dir: dir,
+            dir,
+            opened,
+        }
+    }
+
+    fn config_path(&self) -> PathBuf {
+        self.dir.path().join("config.toml")
+    }
+
+    fn err(&self, cmd: &str, args: Value) -> Value {
+        match self.invoke(cmd, args) {
+            Ok(answer) => panic!("{cmd} answered {answer}"),
+            Err(err) => err,
         }
     }
 
@@ -79,11 +99,6 @@ fn without_a_config_the_demo_answers_with_colleagues_locks() {
     let snap = shell.ok("snapshot", json!({}));
     assert_eq!(snap["demo"], true);
     assert_eq!(snap["paused"], false);
-    assert_eq!(
-        snap["features"],
-        json!([]),
-        "no optional feature is offered yet"
-    );
     assert!(
         snap["config_path"]
             .as_str()
@@ -191,37 +206,20 @@ fn an_invalid_config_rejects_with_kind_and_message() {
 }
 
 #[test]
-fn commands_the_engine_cannot_serve_yet_are_not_registered() {
-    let shell = Shell::start(None, MemoryStore::new());
-    for cmd in [
-        "lock_file",
-        "unlock_file",
-        "force_unlock",
-        "capabilities",
-        "ask_to_release",
-        "save_server",
-        "remove_server",
-        "test_connection",
-        "history",
-        "set_wanted",
-    ] {
-        assert!(shell.invoke(cmd, json!({})).is_err(), "{cmd} answered");
-    }
-}
-
-#[test]
 fn build_rs_the_handler_and_the_capability_agree() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let commands: Vec<&str> = COMMANDS.split(',').collect();
-    // Every declared command is handled (a missing handler answers "not found", not a result).
+    // Every declared command is handled: called without its arguments it complains about them, not that
+    // the command is missing.
     let shell = Shell::start(None, MemoryStore::new());
     for cmd in &commands {
-        let args = if *cmd == "set_paused" {
-            json!({"paused": false})
-        } else {
-            json!({})
-        };
-        shell.ok(cmd, args);
+        if let Err(err) = shell.invoke(cmd, json!({})) {
+            let text = err.to_string();
+            assert!(
+                text.contains("missing required key"),
+                "{cmd} is declared but not handled: {text}"
+            );
+        }
     }
     // The window's capability grants exactly those commands plus listening to events.
     let capability: Value = serde_json::from_str(
@@ -257,34 +255,413 @@ fn build_rs_the_handler_and_the_capability_agree() {
 }
 
 #[test]
-fn the_ui_calls_no_command_outside_the_shell_except_the_pending_ones() {
-    // ui/src/ipc.ts is the UI's one door; every command it names is either registered or one of the
-    // features the snapshot reports as missing (which the UI shows as "not available yet").
+fn the_ui_calls_only_registered_commands() {
+    // ui/src/ipc.ts is the UI's one door; every command it names must be registered and granted.
     let ipc =
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../ui/src/ipc.ts"))
             .expect("ui/src/ipc.ts");
-    let pending = [
-        "set_wanted",
-        "lock_file",
-        "unlock_file",
-        "force_unlock",
-        "capabilities",
-        "ask_to_release",
-        "save_server",
-        "remove_server",
-        "test_connection",
-        "history",
-    ];
     let called: Vec<&str> = ipc
         .split("call<")
         .skip(1)
         .filter_map(|rest| rest.split('"').nth(1))
         .collect();
-    assert!(called.len() >= 16, "{called:?}");
-    for cmd in called {
+    assert!(called.len() >= 20, "{called:?}");
+    for cmd in &called {
         assert!(
-            COMMANDS.split(',').any(|c| c == cmd) || pending.contains(&cmd),
-            "ui/src/ipc.ts calls {cmd}, which the shell neither registers nor lists as pending"
+            COMMANDS.split(',').any(|c| c == *cmd),
+            "ui/src/ipc.ts calls {cmd}, which the shell does not register"
         );
     }
+    for cmd in COMMANDS.split(',') {
+        assert!(
+            called.contains(&cmd),
+            "{cmd} is granted but the UI never calls it"
+        );
+    }
+}
+
+/// The demo's file that no simulated colleague ever locks.
+const QUIET: &str = "Reports/Q4 draft.docx";
+
+fn file<'a>(snapshot: &'a Value, path: &str) -> &'a Value {
+    snapshot["files"]
+        .as_array()
+        .expect("files")
+        .iter()
+        .find(|f| f["path"] == path)
+        .unwrap_or_else(|| panic!("{path} in {snapshot}"))
+}
+
+#[test]
+fn lock_and_unlock_round_trip_marks_the_lock_as_yours() {
+    let shell = Shell::start(None, MemoryStore::new());
+    shell.ok("snapshot", json!({}));
+    let locked = shell.ok(
+        "lock_file",
+        json!({"server": "demo", "path": QUIET, "shared": false}),
+    );
+    assert_eq!(locked["outcome"]["ok"], true, "{locked}");
+    assert_eq!(locked["state"], "locked");
+    assert_eq!(locked["locks"][0]["mine"], true);
+    assert!(
+        locked["outcome"]["message"]
+            .as_str()
+            .expect("message")
+            .starts_with("Locked Q4 draft.docx for you"),
+        "{locked}"
+    );
+    // The table has it at once, and the held-lock store remembers it for the next read.
+    assert_eq!(
+        file(&shell.ok("snapshot", json!({})), QUIET)["locks"][0]["mine"],
+        true
+    );
+    let held = std::fs::read_to_string(shell.dir.path().join("held-locks.json")).expect("held");
+    assert!(held.contains("Q4 draft.docx"), "{held}");
+    let reread = shell.ok("refresh_now", json!({}));
+    assert_eq!(file(&reread, QUIET)["locks"][0]["mine"], true, "{reread}");
+
+    let unlocked = shell.ok("unlock_file", json!({"server": "demo", "path": QUIET}));
+    assert_eq!(unlocked["outcome"]["ok"], true, "{unlocked}");
+    assert_eq!(unlocked["state"], "unlocked");
+    assert_eq!(
+        file(&shell.ok("snapshot", json!({})), QUIET)["state"],
+        "unlocked"
+    );
+
+    // Nothing held any more: the engine says so, as `{kind, message}` in the outcome.
+    let again = shell.ok("unlock_file", json!({"server": "demo", "path": QUIET}));
+    assert_eq!(again["outcome"]["ok"], false);
+    assert_eq!(again["outcome"]["error"]["kind"], "conflict");
+    // Bad requests are refused with a kind and a message.
+    let err = shell.err(
+        "lock_file",
+        json!({"server": "nope", "path": QUIET, "shared": false}),
+    );
+    assert_eq!(err["kind"], "config");
+    let err = shell.err(
+        "lock_file",
+        json!({"server": "demo", "path": "Reports/", "shared": false}),
+    );
+    assert_eq!(err["kind"], "config");
+    assert!(
+        err["message"]
+            .as_str()
+            .expect("message")
+            .contains("not a file")
+    );
+}
+
+#[test]
+fn force_unlock_warns_about_lost_work_then_frees_the_file() {
+    let shell = Shell::start(None, MemoryStore::new());
+    shell.ok("snapshot", json!({}));
+    let caps = shell.ok("capabilities", json!({"server": "demo"}));
+    assert_eq!(caps["kind"], "webdav");
+    assert_ne!(caps["can_force_unlock"], "no", "{caps}");
+    let warning = shell.ok(
+        "force_unlock_warning",
+        json!({"server": "demo", "path": "Budget 2026.xlsx"}),
+    );
+    let warning = warning.as_str().expect("text");
+    assert!(warning.contains("alice@example.com"), "{warning}");
+    assert!(warning.contains("may lose unsaved work"), "{warning}");
+    let report = shell.ok(
+        "force_unlock",
+        json!({"server": "demo", "path": "Budget 2026.xlsx"}),
+    );
+    assert_eq!(report["outcome"]["ok"], true, "{report}");
+    assert_eq!(report["state"], "unlocked");
+    assert_eq!(
+        file(&shell.ok("snapshot", json!({})), "Budget 2026.xlsx")["state"],
+        "unlocked"
+    );
+}
+
+#[test]
+fn asking_by_mail_opens_the_mail_client_and_is_rate_limited() {
+    let shell = Shell::start(None, MemoryStore::new());
+    shell.ok("snapshot", json!({}));
+    let channels = shell.ok(
+        "ask_channels",
+        json!({"server": "demo", "path": "Budget 2026.xlsx"}),
+    );
+    assert_eq!(channels, json!(["mail"]), "alice's owner is a mailto: href");
+    let sent = shell.ok(
+        "ask_to_release",
+        json!({"server": "demo", "path": "Budget 2026.xlsx", "via": "mail", "message": ""}),
+    );
+    assert_eq!(sent["channel"], "mail");
+    assert!(
+        sent["message"]
+            .as_str()
+            .expect("message")
+            .contains("in your mail client"),
+        "{sent}"
+    );
+    assert!(
+        sent.get("mailto").is_none(),
+        "the link never goes to the window: {sent}"
+    );
+    let opened = shell.opened.lock().expect("opened").clone();
+    assert_eq!(opened.len(), 1, "{opened:?}");
+    assert!(
+        opened[0].starts_with("mailto:alice@example.com?subject="),
+        "{opened:?}"
+    );
+    // The request is in the history database the command line uses, and a second one is refused for a
+    // while.
+    let db = lockwatch::history::History::open(
+        &shell.dir.path().join("history.sqlite3"),
+        std::time::Duration::from_secs(3600),
+        std::time::Duration::from_secs(86_400),
+        chrono::Utc::now(),
+    )
+    .expect("history db");
+    let asks = db
+        .asks(Some("demo"), Some("Budget 2026.xlsx"))
+        .expect("asks");
+    assert_eq!(asks.len(), 1, "{asks:?}");
+    assert!(asks[0].ok);
+    drop(db);
+    let err = shell.err(
+        "ask_to_release",
+        json!({"server": "demo", "path": "Budget 2026.xlsx", "via": "mail", "message": "again?"}),
+    );
+    assert_eq!(err["kind"], "conflict");
+    assert!(
+        err["message"]
+            .as_str()
+            .expect("message")
+            .contains("already asked"),
+        "{err}"
+    );
+    assert_eq!(shell.opened.lock().expect("opened").len(), 1);
+    // Nobody holds the quiet file: nobody to ask.
+    assert_eq!(
+        shell.ok("ask_channels", json!({"server": "demo", "path": QUIET})),
+        json!([])
+    );
+}
+
+#[test]
+fn want_is_saved_in_the_config_file_and_shown_at_once() {
+    let demo = tauri::async_runtime::block_on(Demo::start(SocketAddr::from(([127, 0, 0, 1], 0))))
+        .expect("demo server");
+    let config = format!(
+        "# my servers\n[[servers]]\nname = \"team\" # the office\nkind = \"webdav\"\nurl = \"{}\"\nwatch = [\"Plan.pptx\", \"Budget 2026.xlsx\"]\n",
+        demo.url()
+    );
+    let shell = Shell::start(Some(&config), MemoryStore::new());
+    let before = shell.ok("snapshot", json!({}));
+    assert_eq!(file(&before, "Plan.pptx")["wanted"], false);
+    assert_eq!(
+        shell.ok(
+            "set_wanted",
+            json!({"server": "team", "path": "Plan.pptx", "wanted": true})
+        ),
+        Value::Null
+    );
+    assert_eq!(
+        file(&shell.ok("snapshot", json!({})), "Plan.pptx")["wanted"],
+        true
+    );
+    let text = std::fs::read_to_string(shell.config_path()).expect("config");
+    assert!(text.contains("wanted = [\"Plan.pptx\"]"), "{text}");
+    assert!(
+        text.contains("# my servers") && text.contains("# the office"),
+        "{text}"
+    );
+    shell.ok(
+        "set_wanted",
+        json!({"server": "team", "path": "Plan.pptx", "wanted": false}),
+    );
+    assert_eq!(
+        file(&shell.ok("snapshot", json!({})), "Plan.pptx")["wanted"],
+        false
+    );
+    let err = shell.err(
+        "set_wanted",
+        json!({"server": "gone", "path": "Plan.pptx", "wanted": true}),
+    );
+    assert_eq!(err["kind"], "config");
+}
+
+#[test]
+fn the_demo_remembers_wanted_files_in_memory_only() {
+    let shell = Shell::start(None, MemoryStore::new());
+    shell.ok("snapshot", json!({}));
+    shell.ok(
+        "set_wanted",
+        json!({"server": "demo", "path": "Plan.pptx", "wanted": true}),
+    );
+    assert_eq!(
+        file(&shell.ok("snapshot", json!({})), "Plan.pptx")["wanted"],
+        true
+    );
+    assert!(
+        !shell.config_path().exists(),
+        "the demo writes no config file"
+    );
+}
+
+/// A secret store the test can look into after handing it to the shell.
+#[derive(Clone, Default)]
+struct SharedStore(Arc<MemoryStore>);
+
+impl SecretStore for SharedStore {
+    fn get(&self, server: &str) -> lockwatch::Result<Option<Secret>> {
+        self.0.get(server)
+    }
+    fn set(&self, server: &str, secret: &Secret) -> lockwatch::Result<()> {
+        self.0.set(server, secret)
+    }
+    fn delete(&self, server: &str) -> lockwatch::Result<()> {
+        self.0.delete(server)
+    }
+}
+
+#[test]
+fn servers_are_tested_added_changed_and_removed_with_passwords_in_the_keyring() {
+    let demo = tauri::async_runtime::block_on(Demo::start(SocketAddr::from(([127, 0, 0, 1], 0))))
+        .expect("demo server");
+    let keyring = SharedStore::default();
+    let shell = Shell::start(None, keyring.clone());
+    shell.ok("snapshot", json!({}));
+    let settings = json!({
+        "name": "office", "kind": "auto", "url": demo.url().to_string(), "username": "ann",
+        "password_env": null, "has_password": false, "watch": ["Plan.pptx"], "wanted": [],
+    });
+    // Test connection: detected kind and capabilities, with the typed password used once and not kept.
+    let caps = shell.ok(
+        "test_connection",
+        json!({"settings": settings, "password": "typed-only"}),
+    );
+    assert_eq!(caps["kind"], "webdav");
+    assert_eq!(caps["dav_class2"], true);
+    assert!(keyring.get("office").expect("keyring").is_none());
+
+    shell.ok(
+        "save_server",
+        json!({"settings": settings, "create": true, "password": "hunter2-secret"}),
+    );
+    let text = std::fs::read_to_string(shell.config_path()).expect("config written");
+    assert!(text.contains("name = \"office\""), "{text}");
+    assert!(
+        !text.contains("hunter2"),
+        "a password reached the config file: {text}"
+    );
+    assert_eq!(
+        keyring
+            .get("office")
+            .expect("keyring")
+            .map(|s| s.expose().to_owned()),
+        Some("hunter2-secret".to_owned())
+    );
+    let snap = shell.ok("snapshot", json!({}));
+    assert_eq!(snap["demo"], false, "saving a server leaves the demo");
+    assert_eq!(snap["servers"][0]["name"], "office");
+    assert_eq!(snap["servers"][0]["ok"], true, "{snap}");
+    let listed = shell.ok("list_servers", json!({}));
+    assert_eq!(listed[0]["has_password"], true);
+    assert!(!listed.to_string().contains("hunter2"));
+
+    let err = shell.err(
+        "save_server",
+        json!({"settings": settings, "create": true, "password": null}),
+    );
+    assert_eq!(err["kind"], "config");
+    assert!(
+        err["message"]
+            .as_str()
+            .expect("message")
+            .contains("already exists")
+    );
+
+    let mut changed = settings.clone();
+    changed["kind"] = json!("webdav");
+    changed["watch"] = json!(["Plan.pptx", "Budget 2026.xlsx"]);
+    shell.ok(
+        "save_server",
+        json!({"settings": changed, "create": false, "password": null}),
+    );
+    let text = std::fs::read_to_string(shell.config_path()).expect("config");
+    assert!(text.contains("kind = \"webdav\""), "{text}");
+    assert_eq!(
+        shell.ok("snapshot", json!({}))["files"]
+            .as_array()
+            .map(Vec::len),
+        Some(2)
+    );
+
+    // A password variable that is not set is refused before anything is written.
+    let mut env = settings.clone();
+    env["password_env"] = json!("LOCKWATCH_SMOKE_SURELY_UNSET");
+    let err = shell.err(
+        "save_server",
+        json!({"settings": env, "create": false, "password": null}),
+    );
+    assert_eq!(err["kind"], "config");
+    assert!(
+        !std::fs::read_to_string(shell.config_path())
+            .expect("config")
+            .contains("SURELY_UNSET")
+    );
+
+    shell.ok("remove_server", json!({"name": "office"}));
+    assert!(keyring.get("office").expect("keyring").is_none());
+    let snap = shell.ok("snapshot", json!({}));
+    assert_eq!(snap["servers"], json!([]));
+    let err = shell.err("remove_server", json!({"name": "office"}));
+    assert_eq!(err["kind"], "config");
+}
+
+#[test]
+fn history_reads_the_database_and_is_empty_without_one() {
+    let shell = Shell::start(None, MemoryStore::new());
+    shell.ok("snapshot", json!({}));
+    let none = shell.ok(
+        "history",
+        json!({"server": "demo", "path": "Budget 2026.xlsx"}),
+    );
+    assert_eq!(none, json!([]));
+
+    let now = chrono::Utc::now();
+    let db = lockwatch::history::History::open(
+        &shell.dir.path().join("history.sqlite3"),
+        std::time::Duration::from_secs(3600),
+        std::time::Duration::from_secs(86_400),
+        now,
+    )
+    .expect("history db");
+    let snap = shell.ok("snapshot", json!({}));
+    let locks: Vec<lockwatch::model::Lock> =
+        serde_json::from_value(file(&snap, "Budget 2026.xlsx")["locks"].clone()).expect("locks");
+    db.record(&lockwatch::watch::LockEvent::Locked {
+        server: "demo".into(),
+        path: "Budget 2026.xlsx".into(),
+        at: now - chrono::TimeDelta::minutes(5),
+        wanted: true,
+        locks,
+    })
+    .expect("record");
+    drop(db);
+    let holds = shell.ok(
+        "history",
+        json!({"server": "demo", "path": "Budget 2026.xlsx"}),
+    );
+    assert_eq!(holds.as_array().map(Vec::len), Some(1), "{holds}");
+    assert_eq!(holds[0]["holder"], "alice@example.com");
+    assert_eq!(holds[0]["until"], Value::Null);
+    assert_eq!(holds[0]["stale"], false);
+}
+
+#[test]
+fn autostart_is_unavailable_without_the_plugin() {
+    let shell = Shell::start(None, MemoryStore::new());
+    assert_eq!(
+        shell.ok("app_settings", json!({})),
+        json!({"autostart": false, "autostart_available": false})
+    );
+    let err = shell.err("set_autostart", json!({"enabled": true}));
+    assert_eq!(err["kind"], "unsupported");
 }

@@ -2,12 +2,12 @@
 // shared, inherited, app, token and WOPI locks, a file error, a file that cannot be locked.
 // Times are relative to `now` so countdowns look alive whenever this is opened.
 
-import type { Capabilities } from "../src/bindings-pending/Capabilities";
+import type { AskChannel } from "../src/bindings/AskChannel";
+import type { Capabilities } from "../src/bindings/Capabilities";
 import type { FileEntry } from "../src/bindings/FileEntry";
-import type { HistoryEntry } from "../src/bindings-pending/HistoryEntry";
+import type { HoldEntry } from "../src/bindings/HoldEntry";
 import type { Lock } from "../src/bindings/Lock";
 import type { ServerSettings } from "../src/bindings/ServerSettings";
-import type { Feature } from "../src/bindings/Feature";
 import type { ServerHealth } from "../src/bindings/ServerHealth";
 import type { Snapshot } from "../src/bindings/Snapshot";
 
@@ -16,9 +16,6 @@ const iso = (ms: number) => new Date(ms).toISOString();
 
 /** A lock as the engine reports it (`mine` marks your own). */
 export type DevLock = Lock;
-
-/** Every optional feature: the fake backend answers all commands. */
-export const ALL_FEATURES: Feature[] = ["lock_actions", "ask_to_release", "history", "set_wanted", "edit_servers"];
 
 export function lock(partial: Partial<DevLock> = {}): DevLock {
   return {
@@ -64,7 +61,6 @@ export function demoSnapshot(now: number): Snapshot {
     demo: false,
     paused: false,
     generated_at: iso(now),
-    features: ALL_FEATURES,
     config_path: "/home/you/.config/lockwatch/config.toml",
     servers: [
       server("Team Nextcloud", { kind: "nextcloud", checked_at: iso(now - 8_000) }),
@@ -191,38 +187,45 @@ export function demoSnapshot(now: number): Snapshot {
 
 export const demoCapabilities: Record<string, Capabilities> = {
   "Team Nextcloud": {
+    server: "Team Nextcloud",
     kind: "nextcloud",
     dav_class2: true,
     scopes: ["exclusive"],
-    reports_lockdiscovery: true,
-    exposes_tokens: false,
+    reports_locks: true,
+    exposes_tokens: "no",
     can_force_unlock: "yes",
     nextcloud_locking: "files_lock 2.0.1",
     lock_type_feature: true,
-    ask_channels: ["talk", "comment", "mail"],
   },
   "Legal DAV": {
+    server: "Legal DAV",
     kind: "webdav",
     dav_class2: true,
     scopes: ["exclusive", "shared"],
-    reports_lockdiscovery: true,
-    exposes_tokens: true,
+    reports_locks: true,
+    exposes_tokens: "yes",
     can_force_unlock: "unknown",
     nextcloud_locking: null,
     lock_type_feature: false,
-    ask_channels: ["mail"],
   },
   "Office Online": {
+    server: "Office Online",
     kind: "wopi",
     dav_class2: false,
     scopes: ["exclusive"],
-    reports_lockdiscovery: false,
-    exposes_tokens: false,
+    reports_locks: false,
+    exposes_tokens: "no",
     can_force_unlock: "no",
     nextcloud_locking: null,
     lock_type_feature: false,
-    ask_channels: [],
   },
+};
+
+/** The ways to reach a holder on each server (the engine's `ask_channels`). */
+export const demoAskChannels: Record<string, AskChannel[]> = {
+  "Team Nextcloud": ["talk", "comment", "mail"],
+  "Legal DAV": ["mail"],
+  "Office Online": [],
 };
 
 export const demoServers: ServerSettings[] = [
@@ -268,16 +271,18 @@ export const demoServers: ServerSettings[] = [
   },
 ];
 
-export function demoHistory(now: number): HistoryEntry[] {
+export function demoHistory(now: number): HoldEntry[] {
   const at = (minutes: number) => iso(now + minutes * MIN);
-  const h = (holder: string, id: string, editor: string | null, from: number, to: number | null, stale = false) => ({
+  const h = (holder: string, id: string, editor: string | null, from: number, to: number | null, stale = false): HoldEntry => ({
     server: "Team Nextcloud",
     path: "/Finance/2025/Budget.xlsx",
     holder,
     holder_id: id,
     editor,
+    kind: editor ? "app" : "user",
+    scope: "exclusive",
     from: at(from),
-    to: to == null ? null : at(to),
+    until: to == null ? null : at(to),
     stale,
   });
   return [

@@ -7,16 +7,19 @@
 import { emit } from "@tauri-apps/api/event";
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 
-import type { ActionOutcome } from "../src/bindings-pending/ActionOutcome";
-import type { AskChannel } from "../src/bindings-pending/AskChannel";
-import type { Capabilities } from "../src/bindings-pending/Capabilities";
+import type { ActionReport } from "../src/bindings/ActionReport";
+import type { AppSettings } from "../src/bindings/AppSettings";
+import type { AskChannel } from "../src/bindings/AskChannel";
+import type { AskSent } from "../src/bindings/AskSent";
+import type { Capabilities } from "../src/bindings/Capabilities";
 import type { ErrorInfo } from "../src/bindings/ErrorInfo";
 import type { FileEntry } from "../src/bindings/FileEntry";
-import type { HistoryEntry } from "../src/bindings-pending/HistoryEntry";
+import type { HoldEntry } from "../src/bindings/HoldEntry";
+import type { Outcome } from "../src/bindings/Outcome";
 import type { ServerSettings } from "../src/bindings/ServerSettings";
 import type { Snapshot } from "../src/bindings/Snapshot";
 import { isMine } from "../src/features";
-import { lock } from "./demo-data";
+import { demoAskChannels, lock } from "./demo-data";
 
 export interface Call {
   cmd: string;
@@ -26,8 +29,10 @@ export interface Call {
 export interface FakeOptions {
   snapshot: Snapshot;
   capabilities?: Record<string, Capabilities>;
+  /** Ways to reach a holder, per server (default: the demo's). */
+  askChannels?: Record<string, AskChannel[]>;
   servers?: ServerSettings[];
-  history?: HistoryEntry[];
+  history?: HoldEntry[];
   /** Milliseconds to wait before answering, to make "busy" states visible in the preview. */
   latency?: number;
 }
@@ -39,6 +44,9 @@ export interface FakeBackend {
   callsOf(cmd: string): Call[];
   state: Snapshot;
   servers: ServerSettings[];
+  settings: AppSettings;
+  /** Make the next lock action `cmd` leave the file as it is and answer with this outcome. */
+  outcome(cmd: string, outcome: Outcome): void;
   /** Make the next calls of `cmd` reject with this error (or keep failing when `always`). */
   fail(cmd: string, error: ErrorInfo | string, always?: boolean): void;
   /** Push a snapshot to the UI as the engine does after every poll. */
@@ -52,6 +60,7 @@ const base = (path: string) => path.slice(path.lastIndexOf("/") + 1);
 export function installFakeBackend(options: FakeOptions): FakeBackend {
   const calls: Call[] = [];
   const failures = new Map<string, { error: ErrorInfo | string; always: boolean }>();
+  const outcomes = new Map<string, Outcome>();
   const caps = options.capabilities ?? {};
   const fake: FakeBackend = {
     calls,
@@ -59,6 +68,10 @@ export function installFakeBackend(options: FakeOptions): FakeBackend {
     callsOf: (cmd) => calls.filter((c) => c.cmd === cmd),
     state: structuredClone(options.snapshot),
     servers: structuredClone(options.servers ?? []),
+    settings: { autostart: false, autostart_available: true },
+    outcome(cmd, outcome) {
+      outcomes.set(cmd, outcome);
+    },
     fail(cmd, error, always = false) {
       failures.set(cmd, { error, always });
     },
@@ -75,7 +88,10 @@ export function installFakeBackend(options: FakeOptions): FakeBackend {
     if (!f) throw { kind: "not_found", message: `Lockwatch does not watch ${String(path)} on ${String(server)}.` };
     return f;
   };
-  const outcome = (file: FileEntry, sentence: string): ActionOutcome => ({ file: structuredClone(file), outcome: sentence });
+  const outcome = (file: FileEntry, sentence: string): ActionReport => ({
+    ...structuredClone(file),
+    outcome: { ok: true, message: sentence, error: null },
+  });
 
   const handle = (cmd: string, args: Record<string, unknown>): unknown => {
     switch (cmd) {
@@ -114,6 +130,11 @@ export function installFakeBackend(options: FakeOptions): FakeBackend {
         if (f.locks.length === 0) f.state = "unlocked";
         return outcome(f, `${base(f.path)} is unlocked.`);
       }
+      case "force_unlock_warning": {
+        const f = findFile(args.server, args.path);
+        const who = f.locks.filter((l) => !isMine(l)).map((l) => l.owner ?? "another user").join(" and ");
+        return `This releases ${who}'s lock on ${base(f.path)}. If they are still editing, they may lose unsaved work, and their editor may not notice.`;
+      }
       case "force_unlock": {
         const f = findFile(args.server, args.path);
         const who = f.locks.map((l) => l.owner ?? "someone").join(" and ");
@@ -126,11 +147,20 @@ export function installFakeBackend(options: FakeOptions): FakeBackend {
         if (!c) throw { kind: "network", message: `Can't reach ${String(args.server)} to ask what it supports.` };
         return structuredClone(c);
       }
+      case "ask_channels": {
+        findFile(args.server, args.path);
+        return structuredClone((options.askChannels ?? demoAskChannels)[String(args.server)] ?? []);
+      }
       case "ask_to_release": {
         const f = findFile(args.server, args.path);
         const via = args.via as AskChannel;
         const holder = f.locks.find((l) => !isMine(l))?.owner ?? "the holder";
-        return `Asked ${holder} via ${via === "talk" ? "Talk" : via === "mail" ? "email" : via} to release ${base(f.path)}.`;
+        const sent: AskSent = {
+          channel: via,
+          holder,
+          message: `Asked ${holder} via ${via === "talk" ? "Talk" : via === "mail" ? "email" : via} to release ${base(f.path)}.`,
+        };
+        return sent;
       }
       case "list_servers":
         return structuredClone(fake.servers);
@@ -138,6 +168,7 @@ export function installFakeBackend(options: FakeOptions): FakeBackend {
         const s = structuredClone(args.settings as ServerSettings);
         const password = args.password as string | null;
         const old = fake.servers.find((x) => x.name === s.name);
+        if (args.create && old) throw { kind: "config", message: `A server named "${s.name}" already exists; choose another name.` };
         s.has_password = Boolean(password) || Boolean(old?.has_password);
         fake.servers = old ? fake.servers.map((x) => (x.name === s.name ? s : x)) : [...fake.servers, s];
         return null;
@@ -163,6 +194,11 @@ export function installFakeBackend(options: FakeOptions): FakeBackend {
       case "enter_demo":
         fake.state.demo = true;
         return null;
+      case "app_settings":
+        return structuredClone(fake.settings);
+      case "set_autostart":
+        fake.settings.autostart = Boolean(args.enabled);
+        return structuredClone(fake.settings);
       default:
         throw `unknown command ${cmd}`;
     }
@@ -177,6 +213,11 @@ export function installFakeBackend(options: FakeOptions): FakeBackend {
       if (failure) {
         if (!failure.always) failures.delete(cmd);
         throw failure.error;
+      }
+      const forced = outcomes.get(cmd);
+      if (forced) {
+        outcomes.delete(cmd);
+        return { ...structuredClone(findFile(args.server, args.path)), outcome: forced };
       }
       return handle(cmd, args);
     },

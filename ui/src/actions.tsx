@@ -3,11 +3,11 @@
 
 import { useEffect, useId, useState } from "preact/hooks";
 
-import type { ActionOutcome } from "./bindings-pending/ActionOutcome";
-import type { AskChannel } from "./bindings-pending/AskChannel";
-import type { Capabilities } from "./bindings-pending/Capabilities";
+import type { ActionReport } from "./bindings/ActionReport";
+import type { AskChannel } from "./bindings/AskChannel";
+import type { Capabilities } from "./bindings/Capabilities";
 import type { FileEntry } from "./bindings/FileEntry";
-import type { HistoryEntry } from "./bindings-pending/HistoryEntry";
+import type { HoldEntry } from "./bindings/HoldEntry";
 import type { Lock } from "./bindings/Lock";
 import { useNow } from "./clock";
 import { ConfirmDialog, Dialog, usePending } from "./dialog";
@@ -45,9 +45,23 @@ interface FileDialogProps {
 
 const focusBack = (props: FileDialogProps) => (props.returnFocus ? { returnFocus: props.returnFocus } : {});
 
-export function ForceUnlockDialog(props: FileDialogProps & { caps: Capabilities; onDone: (o: ActionOutcome) => void }) {
+export function ForceUnlockDialog(props: FileDialogProps & { caps: Capabilities; onDone: (r: ActionReport) => void }) {
   const { file, caps } = props;
   const now = useNow();
+  // The engine's warning, from the lock as the server lists it now (the holder may have changed).
+  const [warning, setWarning] = useState<string | null>(null);
+  useEffect(() => {
+    let alive = true;
+    ipc
+      .forceUnlockWarning(file.server, file.path)
+      .then((w) => alive && setWarning(w))
+      .catch(() => {
+        // The local wording below stands in; the action itself reports what the server says.
+      });
+    return () => {
+      alive = false;
+    };
+  }, [file.server, file.path]);
   const name = displaySafe(baseName(file.path));
   const others = file.locks.filter((l) => !isMine(l));
   const holders = holderList(file.locks);
@@ -67,14 +81,21 @@ export function ForceUnlockDialog(props: FileDialogProps & { caps: Capabilities;
       {...focusBack(props)}
       onConfirm={async () => props.onDone(await ipc.forceUnlock(file.server, file.path))}
     >
-      <p class="warning-text">
-        {anonymous ? "Someone" : holders} {plural ? "have" : "has"} this file open
-        {editors.length > 0 ? ` in ${editors.join(", ")}` : ""}.{" "}
-        <strong>
-          If you force the lock open, {anonymous ? "they" : plural ? "they" : "this person"} may lose unsaved work
-        </strong>
-        : their next save can fail or end up as a separate conflicting copy.
-      </p>
+      {warning ? (
+        <p class="warning-text" data-source="engine">
+          <strong>{displaySafe(warning)}</strong>
+        </p>
+      ) : (
+        <p class="warning-text">
+          {anonymous ? "Someone" : holders} {plural ? "have" : "has"} this file open
+          {editors.length > 0 ? ` in ${editors.join(", ")}` : ""}.{" "}
+          <strong>
+            If you force the lock open, {anonymous ? "they" : plural ? "they" : "this person"} may lose unsaved work
+          </strong>
+          .
+        </p>
+      )}
+      <p>Their next save can fail or end up as a separate, conflicting copy.</p>
       {anonymous && <p class="muted">{WOPI_HOLDER_NOTE}</p>}
       {stale && <p>The lock has expired and looks stale, so the holder has probably stopped working on it.</p>}
       {inherited && (
@@ -91,26 +112,34 @@ export function ForceUnlockDialog(props: FileDialogProps & { caps: Capabilities;
   );
 }
 
-export function AskDialog(
-  props: FileDialogProps & { caps: Capabilities; lock: Lock; onSent: (sentence: string) => void },
-) {
-  const { file, caps, lock } = props;
-  const channels = caps.ask_channels;
-  const [via, setVia] = useState<AskChannel>(channels[0] ?? "mail");
+export function AskDialog(props: FileDialogProps & { lock: Lock; onSent: (sentence: string) => void }) {
+  const { file, lock } = props;
+  const [channels, setChannels] = useState<AskChannel[] | null>(null);
+  const [via, setVia] = useState<AskChannel | null>(null);
   const holder = lockHolderName(lock);
-  const first = holder.split(/\s+/)[0] ?? holder;
   const name = displaySafe(baseName(file.path));
-  const [message, setMessage] = useState(
-    `Hi ${first}, could you close “${name}” when you get a chance? I need to edit it. Thanks!`,
-  );
+  // Empty: the engine's message (the config's `ask_message`, or its standard one) goes out.
+  const [message, setMessage] = useState("");
   const { busy, error, run } = usePending();
+  const loading = usePending();
   const messageId = useId();
+
+  useEffect(() => {
+    void loading.run(async () => {
+      const offered = await ipc.askChannels(file.server, file.path);
+      setChannels(offered);
+      setVia(offered[0] ?? null);
+    });
+    // Ask once per opened file.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [file.server, file.path]);
 
   const send = async (e: Event) => {
     e.preventDefault();
-    const sentence = await run(() => ipc.askToRelease(file.server, file.path, via, message));
-    if (sentence !== undefined) {
-      props.onSent(sentence);
+    if (!via) return;
+    const sent = await run(() => ipc.askToRelease(file.server, file.path, via, message));
+    if (sent !== undefined) {
+      props.onSent(sent.message);
       props.onClose();
     }
   };
@@ -123,33 +152,48 @@ export function AskDialog(
       {...focusBack(props)}
     >
       <form class="form" onSubmit={(e) => void send(e)}>
-        <fieldset class="channel-choice">
-          <legend>Send via</legend>
-          {channels.map((c) => (
-            <label key={c} class="radio">
-              <input type="radio" name="via" value={c} checked={via === c} onChange={() => setVia(c)} />
-              {ASK_CHANNEL_LABEL[c]}
-            </label>
-          ))}
-        </fieldset>
-        <p class="muted channel-note" aria-live="polite">
-          {ASK_CHANNEL_NOTE[via]}
-        </p>
-        <label for={messageId}>Message</label>
-        <textarea
-          id={messageId}
-          rows={4}
-          value={message}
-          onInput={(e) => setMessage(e.currentTarget.value)}
-          required
-        />
+        {loading.error && <ErrorNote error={loading.error} class="dialog-error" />}
+        {!loading.error && channels === null && <p class="muted">Finding ways to reach {holder}…</p>}
+        {channels !== null && channels.length === 0 && (
+          <p class="muted" role="note">
+            Lockwatch has no way to reach {holder} on this server. Add their e-mail address under{" "}
+            <code>[servers.ask] emails</code> in the config file, or a webhook; on Nextcloud, Talk and comments
+            need the holder's user id.
+          </p>
+        )}
+        {channels !== null && channels.length > 0 && (
+          <>
+            <fieldset class="channel-choice">
+              <legend>Send via</legend>
+              {channels.map((c) => (
+                <label key={c} class="radio">
+                  <input type="radio" name="via" value={c} checked={via === c} onChange={() => setVia(c)} />
+                  {ASK_CHANNEL_LABEL[c]}
+                </label>
+              ))}
+            </fieldset>
+            {via && (
+              <p class="muted channel-note" aria-live="polite">
+                {ASK_CHANNEL_NOTE[via]}
+              </p>
+            )}
+            <label for={messageId}>Message</label>
+            <textarea
+              id={messageId}
+              rows={4}
+              value={message}
+              placeholder={`Leave empty for the standard request: “Hi ${holder}, could you release ${name} when you get a moment? …”`}
+              onInput={(e) => setMessage(e.currentTarget.value)}
+            />
+          </>
+        )}
         {error && <ErrorNote error={error} class="dialog-error" />}
         <div class="dialog-actions">
           <button type="button" onClick={props.onClose}>
             Cancel
           </button>
-          <button type="submit" class="primary" disabled={busy || !message.trim()}>
-            {busy ? "Sending…" : "Send"}
+          <button type="submit" class="primary" disabled={busy || !via}>
+            {busy ? "Sending…" : via === "mail" ? "Write e-mail" : "Send"}
           </button>
         </div>
       </form>
@@ -160,7 +204,7 @@ export function AskDialog(
 export function HistoryDialog(props: FileDialogProps) {
   const { file } = props;
   const now = useNow();
-  const [entries, setEntries] = useState<HistoryEntry[] | null>(null);
+  const [entries, setEntries] = useState<HoldEntry[] | null>(null);
   const { error, run } = usePending();
 
   useEffect(() => {
@@ -203,7 +247,7 @@ export function HistoryDialog(props: FileDialogProps) {
             <tbody>
               {entries.map((h, i) => {
                 const from = parseTime(h.from);
-                const to = parseTime(h.to);
+                const to = parseTime(h.until);
                 const holder = displaySafe(h.holder ?? h.holder_id) || "Unknown";
                 return (
                   <tr key={i}>

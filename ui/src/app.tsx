@@ -4,12 +4,11 @@
 
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 
-import type { Capabilities } from "./bindings-pending/Capabilities";
+import type { Capabilities } from "./bindings/Capabilities";
 import type { ErrorInfo } from "./bindings/ErrorInfo";
 import type { FileEntry } from "./bindings/FileEntry";
 import type { Snapshot } from "./bindings/Snapshot";
 import { ClockProvider, useNow } from "./clock";
-import { hasFeature } from "./features";
 import { ErrorNote, FeedbackContext, LiveRegion, Toasts, useToasts } from "./feedback";
 import { Icon } from "./icons";
 import * as ipc from "./ipc";
@@ -93,8 +92,7 @@ function Window() {
 
   // Ask each server once what it supports (force unlock, ask channels, shared locks).
   useEffect(() => {
-    // Without lock actions the shell has no `capabilities` command; the rows offer no server actions.
-    if (!snap || !hasFeature(snap, "lock_actions")) return;
+    if (!snap) return;
     const now = Date.now();
     for (const s of snap.servers) {
       if (caps.has(s.name)) continue;

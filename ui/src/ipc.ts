@@ -9,12 +9,14 @@
 import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 
-import type { ActionOutcome } from "./bindings-pending/ActionOutcome";
-import type { AskChannel } from "./bindings-pending/AskChannel";
-import type { Capabilities } from "./bindings-pending/Capabilities";
+import type { ActionReport } from "./bindings/ActionReport";
+import type { AppSettings } from "./bindings/AppSettings";
+import type { AskChannel } from "./bindings/AskChannel";
+import type { AskSent } from "./bindings/AskSent";
+import type { Capabilities } from "./bindings/Capabilities";
 import type { ErrorKind } from "./bindings/ErrorKind";
 import type { FocusFile } from "./bindings/FocusFile";
-import type { HistoryEntry } from "./bindings-pending/HistoryEntry";
+import type { HoldEntry } from "./bindings/HoldEntry";
 import type { ServerSettings } from "./bindings/ServerSettings";
 import type { Snapshot } from "./bindings/Snapshot";
 
@@ -79,27 +81,33 @@ export const refreshNow = () => call<Snapshot>("refresh_now");
 export const setPaused = (paused: boolean) => call<void>("set_paused", { paused });
 export const setWanted = (server: string, path: string, wanted: boolean) =>
   call<void>("set_wanted", { server, path, wanted });
+/** Lock actions answer with the file as read afterwards and what is true now (`outcome.ok` may be false). */
 export const lockFile = (server: string, path: string, shared: boolean) =>
-  call<ActionOutcome>("lock_file", { server, path, shared });
-export const unlockFile = (server: string, path: string) => call<ActionOutcome>("unlock_file", { server, path });
-export const forceUnlock = (server: string, path: string) => call<ActionOutcome>("force_unlock", { server, path });
+  call<ActionReport>("lock_file", { server, path, shared });
+export const unlockFile = (server: string, path: string) => call<ActionReport>("unlock_file", { server, path });
+/** The engine's warning for breaking the current holders' locks, read from the server now. */
+export const forceUnlockWarning = (server: string, path: string) =>
+  call<string>("force_unlock_warning", { server, path });
+export const forceUnlock = (server: string, path: string) => call<ActionReport>("force_unlock", { server, path });
 export const capabilities = (server: string) => call<Capabilities>("capabilities", { server });
+/** The ways to reach the file's current holder (empty: nobody can be asked). */
+export const askChannels = (server: string, path: string) => call<AskChannel[]>("ask_channels", { server, path });
+/** Sends the request; an e-mail opens in the desktop's mail client, not here. */
 export const askToRelease = (server: string, path: string, via: AskChannel, message: string) =>
-  call<string>("ask_to_release", { server, path, via, message });
+  call<AskSent>("ask_to_release", { server, path, via, message });
 export const listServers = () => call<ServerSettings[]>("list_servers");
-/** `password` goes to the OS keyring; null keeps whatever is stored. */
-export const saveServer = (settings: ServerSettings, password: string | null) =>
-  call<void>("save_server", { settings, password });
+/** `create` adds a new server (an existing name is refused); `password` goes to the OS keyring, null keeps what is stored. */
+export const saveServer = (settings: ServerSettings, create: boolean, password: string | null) =>
+  call<void>("save_server", { settings, create, password });
 export const removeServer = (name: string) => call<void>("remove_server", { name });
 export const testConnection = (settings: ServerSettings, password: string | null) =>
   call<Capabilities>("test_connection", { settings, password });
-export const history = (server: string, path: string) => call<HistoryEntry[]>("history", { server, path });
+export const history = (server: string, path: string) => call<HoldEntry[]>("history", { server, path });
 export const exitDemo = () => call<void>("exit_demo");
-/**
- * Proposed command, not yet in the engine's list: turns the demo server back on from the
- * "no servers" empty state. Until the shell grants it, the call fails and the UI says so.
- */
+/** Turns the demo server back on (from the "no servers" empty state). */
 export const enterDemo = () => call<void>("enter_demo");
+export const appSettings = () => call<AppSettings>("app_settings");
+export const setAutostart = (enabled: boolean) => call<AppSettings>("set_autostart", { enabled });
 
 /** The backend pushes a fresh snapshot after every poll. */
 export function onSnapshot(handler: (snapshot: Snapshot) => void): Promise<UnlistenFn> {

@@ -9,15 +9,16 @@ import type { ComponentChildren } from "preact";
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from "preact/hooks";
 
 import { AskDialog, ForceUnlockDialog, HistoryDialog } from "./actions";
-import type { ActionOutcome } from "./bindings-pending/ActionOutcome";
-import type { Capabilities } from "./bindings-pending/Capabilities";
+import type { ActionReport } from "./bindings/ActionReport";
+import type { Capabilities } from "./bindings/Capabilities";
+import type { ErrorInfo } from "./bindings/ErrorInfo";
 import type { FileEntry } from "./bindings/FileEntry";
 import type { FileState } from "./bindings/FileState";
 import type { Lock } from "./bindings/Lock";
 import type { ServerHealth as ServerHealthInfo } from "./bindings/ServerHealth";
 import type { Snapshot } from "./bindings/Snapshot";
 import { useNow } from "./clock";
-import { hasFeature, isMine, NOT_YET } from "./features";
+import { isMine } from "./features";
 import { ErrorNote, useFeedback } from "./feedback";
 import { Icon, type IconName } from "./icons";
 import * as ipc from "./ipc";
@@ -105,7 +106,7 @@ type NavItem = { kind: "group"; key: string; server: string } | { kind: "row"; k
 
 type DialogState =
   | { kind: "force"; file: FileEntry; caps: Capabilities }
-  | { kind: "ask"; file: FileEntry; caps: Capabilities; lock: Lock }
+  | { kind: "ask"; file: FileEntry; lock: Lock }
   | { kind: "history"; file: FileEntry };
 
 interface MenuItem {
@@ -135,6 +136,8 @@ export function LocksView(props: LocksViewProps) {
   const [dialog, setDialog] = useState<DialogState | null>(null);
   const [helpOpen, setHelpOpen] = useState(false);
   const [flashKey, setFlashKey] = useState<string | null>(null);
+  // The last failed action of each row, shown under that row until the next try or a dismiss.
+  const [rowErrors, setRowErrors] = useState<ReadonlyMap<string, ErrorInfo>>(new Map());
   const tableRef = useRef<HTMLTableElement>(null);
   const searchRef = useRef<HTMLInputElement>(null);
   const pendingFocus = useRef<string | null>(null);
@@ -231,18 +234,39 @@ export function LocksView(props: LocksViewProps) {
     return () => document.removeEventListener("keydown", onKey);
   }, []);
 
-  const runAction = async (work: () => Promise<ActionOutcome>) => {
+  const setRowError = (key: string, error: ErrorInfo | null) =>
+    setRowErrors((m) => {
+      if (!error && !m.has(key)) return m;
+      const next = new Map(m);
+      if (error) next.set(key, error);
+      else next.delete(key);
+      return next;
+    });
+
+  const failedOn = (key: string, raw: unknown) => {
+    const e = ipc.IpcError.from(raw);
+    setRowError(key, { kind: e.kind, message: e.message });
+    feedback.announce(displaySafe(e.message));
+  };
+
+  /** Runs a lock action; the row shows the file as read afterwards, and a failure next to it. */
+  const runAction = async (file: FileEntry, work: () => Promise<ActionReport>) => {
+    const key = rowKey(file);
+    setRowError(key, null);
     try {
-      const result = await work();
-      onFile(result.file);
-      feedback.done(result.outcome);
+      const { outcome, ...after } = await work();
+      onFile({ ...after, wanted: file.wanted });
+      if (outcome.ok) feedback.done(outcome.message);
+      else setRowError(key, outcome.error ?? { kind: "conflict", message: outcome.message });
     } catch (e) {
-      feedback.failed(e);
+      failedOn(key, e);
     }
   };
 
   const toggleWanted = async (file: FileEntry) => {
+    const key = rowKey(file);
     const wanted = !file.wanted;
+    setRowError(key, null);
     onFile({ ...file, wanted });
     try {
       await ipc.setWanted(file.server, file.path, wanted);
@@ -250,16 +274,12 @@ export function LocksView(props: LocksViewProps) {
       feedback.announce(wanted ? `You will be told when ${name} is free` : `No longer watching ${name} for you`);
     } catch (e) {
       onFile({ ...file, wanted: !wanted });
-      feedback.failed(e);
+      failedOn(key, e);
     }
   };
 
   const returnToRow = (key: string) => () => elementFor(key) ?? elementFor(tabKey);
 
-  const canLock = hasFeature(snap, "lock_actions");
-  const canWant = hasFeature(snap, "set_wanted");
-  /** Spread into a menu item whose command the shell does not have yet. */
-  const notYet = (available: boolean) => (available ? {} : { disabledReason: NOT_YET });
 
   const actionsFor = (file: FileEntry): MenuItem[] => {
     const cap = caps.get(file.server);
@@ -271,15 +291,14 @@ export function LocksView(props: LocksViewProps) {
         id: "lock",
         label: "Lock",
         icon: "lock",
-        ...notYet(canLock),
-        run: () => void runAction(() => ipc.lockFile(file.server, file.path, false)),
+        run: () => void runAction(file, () => ipc.lockFile(file.server, file.path, false)),
       });
       if (cap?.scopes.includes("shared")) {
         items.push({
           id: "lock-shared",
           label: "Lock (shared)",
           icon: "lock",
-          run: () => void runAction(() => ipc.lockFile(file.server, file.path, true)),
+          run: () => void runAction(file, () => ipc.lockFile(file.server, file.path, true)),
         });
       }
     }
@@ -288,27 +307,21 @@ export function LocksView(props: LocksViewProps) {
         id: "unlock",
         label: "Unlock",
         icon: "unlock",
-        ...notYet(canLock),
-        run: () => void runAction(() => ipc.unlockFile(file.server, file.path)),
+        run: () => void runAction(file, () => ipc.unlockFile(file.server, file.path)),
       });
     }
-    if (file.state === "locked" && others.length > 0 && cap) {
-      const known = others.filter(holderKnown);
-      const seen = new Set<string>();
-      if (cap.ask_channels.length > 0) {
-        for (const lock of known) {
-          const who = lockHolderName(lock);
-          if (seen.has(who) || seen.size >= 3) continue;
-          seen.add(who);
-          items.push({
-            id: `ask-${seen.size}`,
-            label: known.length > 1 ? `Ask ${who} to release…` : "Ask to release…",
-            icon: "message",
-            run: () => setDialog({ kind: "ask", file, caps: cap, lock }),
-          });
-        }
-      }
-      if (known.length === 0 && others.some((l) => l.kind === "wopi")) {
+    if (file.state === "locked" && others.length > 0) {
+      // The engine asks the first other holder (the one a request can reach); the dialog shows the
+      // ways to reach them.
+      const holder = others[0];
+      if (holder && holderKnown(holder)) {
+        items.push({
+          id: "ask",
+          label: others.length > 1 ? `Ask ${lockHolderName(holder)} to release…` : "Ask to release…",
+          icon: "message",
+          run: () => setDialog({ kind: "ask", file, lock: holder }),
+        });
+      } else if (others.some((l) => l.kind === "wopi")) {
         items.push({
           id: "ask-wopi",
           label: "Ask to release…",
@@ -317,7 +330,7 @@ export function LocksView(props: LocksViewProps) {
           run: () => {},
         });
       }
-      if (cap.can_force_unlock !== "no") {
+      if (cap && cap.can_force_unlock !== "no") {
         items.push({
           id: "force",
           label: "Force unlock…",
@@ -331,14 +344,12 @@ export function LocksView(props: LocksViewProps) {
       id: "want",
       label: file.wanted ? "Stop telling me when it is free" : "Tell me when it is free",
       icon: file.wanted ? "bellOn" : "bell",
-      ...notYet(canWant),
       run: () => void toggleWanted(file),
     });
     items.push({
       id: "history",
       label: "History…",
       icon: "history",
-      ...notYet(hasFeature(snap, "history")),
       run: () => setDialog({ kind: "history", file }),
     });
     return items;
@@ -603,8 +614,9 @@ export function LocksView(props: LocksViewProps) {
                       flash={flashKey === rowKey(file)}
                       menuOpen={menu?.key === rowKey(file)}
                       caps={caps.get(file.server)}
-                      canWant={canWant}
-                      canLock={canLock}
+                      error={rowErrors.get(rowKey(file)) ?? null}
+                      colCount={colCount}
+                      onDismissError={() => setRowError(rowKey(file), null)}
                       onFocus={() => setActiveKey(rowKey(file))}
                       onWant={() => void toggleWanted(file)}
                       onAction={(id) => actionsFor(file).find((a) => a.id === id)?.run()}
@@ -633,8 +645,9 @@ export function LocksView(props: LocksViewProps) {
                   flash={flashKey === rowKey(file)}
                   menuOpen={menu?.key === rowKey(file)}
                   caps={caps.get(file.server)}
-                  canWant={canWant}
-                  canLock={canLock}
+                  error={rowErrors.get(rowKey(file)) ?? null}
+                  colCount={colCount}
+                  onDismissError={() => setRowError(rowKey(file), null)}
                   onFocus={() => setActiveKey(rowKey(file))}
                   onWant={() => void toggleWanted(file)}
                   onAction={(id) => actionsFor(file).find((a) => a.id === id)?.run()}
@@ -692,9 +705,10 @@ export function LocksView(props: LocksViewProps) {
         <ForceUnlockDialog
           file={dialog.file}
           caps={dialog.caps}
-          onDone={(r) => {
-            onFile(r.file);
-            feedback.done(r.outcome);
+          onDone={({ outcome, ...after }) => {
+            onFile({ ...after, wanted: dialog.file.wanted });
+            if (outcome.ok) feedback.done(outcome.message);
+            else setRowError(rowKey(dialog.file), outcome.error ?? { kind: "conflict", message: outcome.message });
           }}
           onClose={() => setDialog(null)}
           returnFocus={returnToRow(rowKey(dialog.file))}
@@ -703,7 +717,6 @@ export function LocksView(props: LocksViewProps) {
       {dialog?.kind === "ask" && (
         <AskDialog
           file={dialog.file}
-          caps={dialog.caps}
           lock={dialog.lock}
           onSent={(sentence) => feedback.done(sentence)}
           onClose={() => setDialog(null)}
@@ -853,9 +866,10 @@ interface FileRowProps {
   flash: boolean;
   menuOpen: boolean;
   caps: Capabilities | undefined;
-  /** The shell has `set_wanted` / the lock actions. */
-  canWant: boolean;
-  canLock: boolean;
+  /** The last failed action on this file, shown in a line under the row. */
+  error: ErrorInfo | null;
+  colCount: number;
+  onDismissError: () => void;
   onFocus: () => void;
   onWant: () => void;
   onAction: (id: string) => void;
@@ -872,6 +886,7 @@ function FileRow(p: FileRowProps) {
   const stateLabel = file.state === "locked" && mine && locks.every(isMine) ? "Locked by you" : STATE_LABEL[file.state];
 
   return (
+    <>
     <tr
       class={`file-row row-${file.state}${mine ? " mine" : ""}${file.wanted ? " wanted" : ""}${p.flash ? " flash" : ""}${p.menuOpen ? " menu-open" : ""}`}
       data-nav={rowKey(file)}
@@ -983,21 +998,12 @@ function FileRow(p: FileRowProps) {
             tabIndex={-1}
             aria-pressed={file.wanted}
             aria-label={`Tell me when ${name} is free`}
-            disabled={!p.canWant}
-            title={
-              !p.canWant
-                ? `${file.wanted ? "Wanted (from the config file)" : "Tell me when it is free"}: changing it here is ${NOT_YET.toLowerCase()}`
-                : file.wanted
-                  ? "You will be told when it is free (click to stop)"
-                  : "Tell me when it is free"
-            }
+            title={file.wanted ? "You will be told when it is free (click to stop)" : "Tell me when it is free"}
             onClick={p.onWant}
           >
             <Icon name={file.wanted ? "bellOn" : "bell"} />
           </button>
-          {!p.canLock ? (
-            <span class="small-placeholder" />
-          ) : mine ? (
+          {mine ? (
             <button type="button" class="small" tabIndex={-1} onClick={() => p.onAction("unlock")}>
               Unlock
             </button>
@@ -1023,6 +1029,24 @@ function FileRow(p: FileRowProps) {
         </div>
       </td>
     </tr>
+    {p.error && (
+      <tr class="row-error" aria-live="polite">
+        <td colSpan={p.colCount}>
+          <div class="row-error-line">
+            <ErrorNote error={p.error} />
+            <button
+              type="button"
+              class="icon-button"
+              aria-label={`Dismiss the error for ${name}`}
+              onClick={p.onDismissError}
+            >
+              <Icon name="close" />
+            </button>
+          </div>
+        </td>
+      </tr>
+    )}
+    </>
   );
 }
 

@@ -4,9 +4,11 @@
 // `has_password` only lets it say "stored in keyring".
 
 import type { ComponentChildren } from "preact";
-import { useEffect, useId, useState } from "preact/hooks";
+import { useEffect, useId, useRef, useState } from "preact/hooks";
 
-import type { Capabilities } from "./bindings-pending/Capabilities";
+import type { Ability } from "./bindings/Ability";
+import type { AppSettings } from "./bindings/AppSettings";
+import type { Capabilities } from "./bindings/Capabilities";
 import type { ErrorInfo } from "./bindings/ErrorInfo";
 import type { ErrorKind } from "./bindings/ErrorKind";
 import type { ServerKindSetting } from "./bindings/ServerKindSetting";
@@ -14,12 +16,11 @@ import type { ServerSettings } from "./bindings/ServerSettings";
 import type { ServerHealth as ServerHealthInfo } from "./bindings/ServerHealth";
 import type { Snapshot } from "./bindings/Snapshot";
 import { ConfirmDialog } from "./dialog";
-import { hasFeature, NOT_YET } from "./features";
 import { ErrorNote, useFeedback } from "./feedback";
 import { Icon } from "./icons";
 import * as ipc from "./ipc";
 import { ServerHealth } from "./locks";
-import { ASK_CHANNEL_LABEL, displaySafe, SERVER_KIND_LABEL } from "./text";
+import { displaySafe, SERVER_KIND_LABEL } from "./text";
 
 export interface ServersViewProps {
   snap: Snapshot | null;
@@ -70,7 +71,8 @@ export function ServersView(props: ServersViewProps) {
   }, [props.startNew]);
 
   const statusOf = (name: string): ServerHealthInfo | null => props.snap?.servers.find((s) => s.name === name) ?? null;
-  const editable = hasFeature(props.snap, "edit_servers");
+  // The demo's server is built in, not in the settings: it can be looked at, not changed.
+  const editable = !props.snap?.demo || selection.kind === "new";
   const selected = selection.kind === "edit" ? (servers?.find((s) => s.name === selection.name) ?? null) : null;
 
   return (
@@ -130,6 +132,7 @@ export function ServersView(props: ServersViewProps) {
             );
           })}
         </ul>
+        <AppSettingsPanel />
       </aside>
       <section class="server-detail" aria-label="Server settings">
         {selection.kind === "none" && (
@@ -291,7 +294,7 @@ function ServerForm({ initial, editable, configPath, onSaved, onRemove, onCancel
     setBusy("save");
     try {
       const s = settings();
-      await ipc.saveServer(s, password || null);
+      await ipc.saveServer(s, isNew, password || null);
       // The password now lives in the keyring; drop our copy.
       setPassword("");
       setDraft({ ...s, has_password: s.has_password || password !== "" });
@@ -317,14 +320,17 @@ function ServerForm({ initial, editable, configPath, onSaved, onRemove, onCancel
         <p class="not-yet" role="note">
           <Icon name="alert" />
           <span>
-            {isNew ? "Adding" : "Changing"} servers here is {NOT_YET.toLowerCase()}. Edit the config file
+            This is the built-in demo server; it is not in your settings. Add your own server, and Lockwatch saves
+            it in
             {configPath ? (
               <>
                 {" "}
                 <code class="literal">{displaySafe(configPath)}</code>
               </>
-            ) : null}{" "}
-            (its format is in the README), then restart Lockwatch.
+            ) : (
+              " its config file"
+            )}
+            .
           </span>
         </p>
       )}
@@ -538,18 +544,22 @@ function Fact({ label, children, wide }: { label: string; children: ComponentChi
 }
 
 const yesNo = (b: boolean) => (b ? "yes" : "no");
+const ABILITY: Record<Ability, string> = { yes: "yes", no: "no", unknown: "unknown" };
 
 function TestResult({ caps }: { caps: Capabilities }) {
+  const ref = useRef<HTMLDivElement>(null);
+  // The result appears under the form; bring it into view rather than below the fold.
+  useEffect(() => ref.current?.scrollIntoView?.({ block: "nearest" }), []);
   return (
-    <div class="test-result" role="status">
+    <div ref={ref} class="test-result" role="status">
       <p>
         <Icon name="check" class="ok-icon" /> Connected. Detected <strong>{SERVER_KIND_LABEL[caps.kind]}</strong>.
       </p>
       <dl class="facts">
         <Fact label="Lock support (DAV class 2)">{yesNo(caps.dav_class2)}</Fact>
         <Fact label="Lock scopes">{caps.scopes.length ? caps.scopes.join(", ") : "none"}</Fact>
-        <Fact label="Shows who holds a lock">{yesNo(caps.reports_lockdiscovery)}</Fact>
-        <Fact label="Shows lock tokens">{yesNo(caps.exposes_tokens)}</Fact>
+        <Fact label="Shows who holds a lock">{yesNo(caps.reports_locks)}</Fact>
+        <Fact label="Shows lock tokens">{ABILITY[caps.exposes_tokens]}</Fact>
         <Fact label="Force unlock">
           {caps.can_force_unlock === "yes" ? "allowed" : caps.can_force_unlock === "no" ? "not allowed" : "unknown"}
         </Fact>
@@ -559,10 +569,57 @@ function TestResult({ caps }: { caps: Capabilities }) {
           </Fact>
         )}
         {caps.kind === "nextcloud" && <Fact label="Lock types">{yesNo(caps.lock_type_feature)}</Fact>}
-        <Fact label="Ask to release via" wide>
-          {caps.ask_channels.length ? caps.ask_channels.map((c) => ASK_CHANNEL_LABEL[c]).join(", ") : "not offered"}
-        </Fact>
       </dl>
+    </div>
+  );
+}
+
+/** The app's own settings: start at login. */
+function AppSettingsPanel() {
+  const [settings, setSettings] = useState<AppSettings | null>(null);
+  const [error, setError] = useState<ErrorInfo | null>(null);
+  const [busy, setBusy] = useState(false);
+  const id = useId();
+
+  useEffect(() => {
+    ipc
+      .appSettings()
+      .then(setSettings)
+      .catch((raw) => {
+        const e = ipc.IpcError.from(raw);
+        setError({ kind: e.kind, message: e.message });
+      });
+  }, []);
+
+  if (!settings?.autostart_available && !error) return null;
+  const toggle = async (enabled: boolean) => {
+    setBusy(true);
+    setError(null);
+    try {
+      setSettings(await ipc.setAutostart(enabled));
+    } catch (raw) {
+      const e = ipc.IpcError.from(raw);
+      setError({ kind: e.kind, message: e.message });
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <div class="app-settings">
+      <h3>Lockwatch</h3>
+      {settings?.autostart_available && (
+        <label class="checkbox" for={id}>
+          <input
+            id={id}
+            type="checkbox"
+            checked={settings.autostart}
+            disabled={busy}
+            onChange={(e) => void toggle(e.currentTarget.checked)}
+          />
+          Start when I log in (in the tray)
+        </label>
+      )}
+      {error && <ErrorNote error={error} class="compact" />}
     </div>
   );
 }

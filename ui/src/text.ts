@@ -8,7 +8,7 @@ import type { ErrorKind } from "./bindings/ErrorKind";
 import type { FileState } from "./bindings/FileState";
 import type { Lock } from "./bindings/Lock";
 import type { LockKind } from "./bindings/LockKind";
-import type { AskChannel } from "./bindings-pending/AskChannel";
+import type { AskChannel } from "./bindings/AskChannel";
 import type { ServerKind } from "./bindings/ServerKind";
 
 // C0/C1 controls (but not tab), DEL, and the invisible characters that can reorder or hide text:

@@ -8,13 +8,14 @@ describe("ipc", () => {
     const seen: [string, unknown][] = [];
     mockIPC((cmd, args) => {
       seen.push([cmd, args]);
-      return cmd === "ask_to_release" ? "Asked." : null;
+      return cmd === "ask_to_release" ? { channel: "talk", holder: "Anna", message: "Asked." } : null;
     });
     await ipc.setWanted("Team", "/a.txt", true);
     await ipc.lockFile("Team", "/a.txt", false);
     await ipc.askToRelease("Team", "/a.txt", "talk", "Please?");
     await ipc.saveServer(
       { name: "T", kind: "auto", url: "https://x/", username: null, password_env: null, has_password: false, watch: [], wanted: [] },
+      true,
       "pw",
     );
     expect(seen).toEqual([
@@ -25,6 +26,7 @@ describe("ipc", () => {
         "save_server",
         {
           settings: { name: "T", kind: "auto", url: "https://x/", username: null, password_env: null, has_password: false, watch: [], wanted: [] },
+          create: true,
           password: "pw",
         },
       ],

@@ -149,8 +149,13 @@ describe("row actions", () => {
     let menu = await openMenu(user, "Budget.xlsx");
     await user.click(within(menu).getByRole("menuitem", { name: /Force unlock/ }));
     let dialog = screen.getByRole("alertdialog", { name: "Force unlock “Budget.xlsx”?" });
-    expect(dialog).toHaveTextContent(/Anna Schmidt has this file open in Nextcloud Office/);
+    // The engine's warning, read for the lock as it is now.
+    await waitFor(() => expect(dialog).toHaveTextContent(/This releases Anna Schmidt's lock on Budget.xlsx/));
     expect(dialog).toHaveTextContent(/may lose unsaved work/);
+    expect(fake.callsOf("force_unlock_warning")[0]?.args).toEqual({
+      server: "Team Nextcloud",
+      path: "/Finance/2025/Budget.xlsx",
+    });
     // The safe choice has focus; Escape cancels and focus returns to the row.
     expect(within(dialog).getByRole("button", { name: "Cancel" })).toHaveFocus();
     await user.keyboard("{Escape}");
@@ -212,7 +217,11 @@ describe("row actions", () => {
     fake.fail("set_wanted", { kind: "config", message: "Lockwatch could not save your settings file." });
     const bell = within(row("Forecast Q3.xlsx")).getByRole("button", { name: /Tell me when/ });
     await user.click(bell);
-    expect(await screen.findByRole("alert")).toHaveTextContent("Settings problem: Lockwatch could not save your settings file.");
+    await waitFor(() =>
+      expect(row("Forecast Q3.xlsx").nextElementSibling).toHaveTextContent(
+        "Settings problem: Lockwatch could not save your settings file.",
+      ),
+    );
     expect(bell).toHaveAttribute("aria-pressed", "false");
   });
 
@@ -223,16 +232,19 @@ describe("row actions", () => {
     const menu = await openMenu(user, "Budget.xlsx");
     await user.click(within(menu).getByRole("menuitem", { name: "Ask to release…" }));
     const dialog = screen.getByRole("dialog", { name: "Ask Anna Schmidt to release “Budget.xlsx”" });
-    expect(within(dialog).getByRole("radio", { name: "Nextcloud Talk message" })).toBeChecked();
+    // The channels come from the engine for this file's holder.
+    expect(await within(dialog).findByRole("radio", { name: "Nextcloud Talk message" })).toBeChecked();
+    expect(fake.callsOf("ask_channels")[0]?.args).toEqual({ server: "Team Nextcloud", path: "/Finance/2025/Budget.xlsx" });
     expect(dialog).toHaveTextContent("A private one-to-one message");
     await user.click(within(dialog).getByRole("radio", { name: "Comment on the file" }));
     expect(dialog).toHaveTextContent("Everyone who can see this file can read the comment");
     await user.click(within(dialog).getByRole("radio", { name: "Email" }));
+    expect(dialog).toHaveTextContent("Opens a new e-mail in your mail client");
     const text = within(dialog).getByRole("textbox", { name: "Message" });
-    expect(text).toHaveValue("Hi Anna, could you close “Budget.xlsx” when you get a chance? I need to edit it. Thanks!");
-    await user.clear(text);
+    // Empty means the standard (or configured) request.
+    expect(text).toHaveValue("");
     await user.type(text, "Anna, done with the budget?");
-    await user.click(within(dialog).getByRole("button", { name: "Send" }));
+    await user.click(within(dialog).getByRole("button", { name: "Write e-mail" }));
     await waitFor(() => expect(screen.queryByRole("dialog")).toBeNull());
     expect(fake.callsOf("ask_to_release")).toEqual([
       {
@@ -243,13 +255,23 @@ describe("row actions", () => {
     expect(await screen.findByText("Asked Anna Schmidt via email to release Budget.xlsx.")).toBeInTheDocument();
   });
 
-  it("offers one ask per holder of a shared lock", async () => {
+  it("asks the first other holder of a shared lock, by name", async () => {
     const { user, fake } = await renderApp();
     await waitFor(() => expect(fake.callsOf("capabilities")).toHaveLength(4));
     await settle();
     const menu = await openMenu(user, "Acme MSA 2025.docx");
     expect(within(menu).getByRole("menuitem", { name: "Ask Chris Weber to release…" })).toBeInTheDocument();
-    expect(within(menu).getByRole("menuitem", { name: "Ask Dana Ilić to release…" })).toBeInTheDocument();
+    expect(within(menu).queryByRole("menuitem", { name: /Ask Dana/ })).toBeNull();
+  });
+
+  it("says plainly when nobody can be reached, and sends nothing", async () => {
+    const { user, fake } = await renderApp({ askChannels: {} });
+    const menu = await openMenu(user, "Budget.xlsx");
+    await user.click(within(menu).getByRole("menuitem", { name: "Ask to release…" }));
+    const dialog = screen.getByRole("dialog");
+    expect(await within(dialog).findByText(/no way to reach Anna Schmidt/)).toBeInTheDocument();
+    expect(within(dialog).getByRole("button", { name: "Send" })).toBeDisabled();
+    expect(fake.callsOf("ask_to_release")).toHaveLength(0);
   });
 
   it("locks a free file and unlocks your own, showing the outcome sentence", async () => {
@@ -320,16 +342,32 @@ describe("errors", () => {
     expect(banner.querySelector(".error-note")).toHaveClass("look-offline");
   });
 
-  it("shows a failed action as a toast with the kind's label and the message", async () => {
+  it("shows a failed action next to its row with the kind's label and the message", async () => {
     const { user, fake } = await renderApp();
     fake.fail("lock_file", { kind: "locked", message: "Someone locked Forecast Q3.xlsx a moment ago." });
     await user.click(within(row("Forecast Q3.xlsx")).getByRole("button", { name: "Lock" }));
-    expect(await screen.findByRole("alert")).toHaveTextContent("Locked: Someone locked Forecast Q3.xlsx a moment ago.");
+    const under = () => row("Forecast Q3.xlsx").nextElementSibling;
+    await waitFor(() => expect(under()).toHaveTextContent("Locked: Someone locked Forecast Q3.xlsx a moment ago."));
+    expect(under()).toHaveClass("row-error");
+    expect(screen.queryByRole("alert")).toBeNull();
 
     fake.fail("lock_file", "panicked at src/engine.rs");
     await user.click(within(row("Forecast Q3.xlsx")).getByRole("button", { name: "Lock" }));
+    await waitFor(() => expect(under()).toHaveTextContent("Internal error: panicked at src/engine.rs"));
+    await user.click(within(under() as HTMLElement).getByRole("button", { name: /Dismiss the error/ }));
+    expect(under()?.classList.contains("row-error") ?? false).toBe(false);
+  });
+
+  it("shows an action the server did not carry out next to the row, with the file as read afterwards", async () => {
+    const { user, fake } = await renderApp();
+    fake.outcome("lock_file", {
+      ok: false,
+      message: "The server accepted the lock on Forecast Q3.xlsx but does not list it; it is unlocked now.",
+      error: null,
+    });
+    await user.click(within(row("Forecast Q3.xlsx")).getByRole("button", { name: "Lock" }));
     await waitFor(() =>
-      expect(screen.getAllByRole("alert").at(-1)).toHaveTextContent("Internal error: panicked at src/engine.rs"),
+      expect(row("Forecast Q3.xlsx").nextElementSibling).toHaveTextContent("but does not list it; it is unlocked now."),
     );
   });
 });

@@ -27,6 +27,7 @@ export async function renderApp(options: Partial<FakeOptions> & { snapshot?: Sna
     capabilities: options.capabilities ?? demoCapabilities,
     servers: options.servers ?? demoServers,
     history: options.history ?? demoHistory(NOW),
+    ...(options.askChannels ? { askChannels: options.askChannels } : {}),
   });
   const user = userEvent.setup();
   const view = render(<App />);

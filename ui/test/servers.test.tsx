@@ -82,6 +82,7 @@ describe("servers view", () => {
         watch: ["/Photos"],
         wanted: ["/Photos/list.ods"],
       },
+      create: true,
       password: null,
     });
     expect(await screen.findByText(/Added “Home NAS”/)).toBeInTheDocument();
@@ -95,8 +96,22 @@ describe("servers view", () => {
     expect(result).toHaveTextContent("Nextcloud");
     const box = result.closest(".test-result") as HTMLElement;
     expect(within(box).getByText("Force unlock").nextSibling).toHaveTextContent("allowed");
-    expect(box).toHaveTextContent("Nextcloud Talk message, Comment on the file, Email");
+    expect(within(box).getByText("Shows lock tokens").nextSibling).toHaveTextContent("no");
     expect(fake.callsOf("test_connection")[0]?.args.password).toBeNull();
+  });
+
+  it("turns starting at login on and off", async () => {
+    const { user, fake } = await renderApp();
+    await openServers(user);
+    const box = await screen.findByRole("checkbox", { name: /Start when I log in/ });
+    expect(box).not.toBeChecked();
+    await user.click(box);
+    await waitFor(() => expect(box).toBeChecked());
+    expect(fake.callsOf("set_autostart")).toEqual([{ cmd: "set_autostart", args: { enabled: true } }]);
+    fake.fail("set_autostart", { kind: "internal", message: "Lockwatch could not turn off starting at login: denied" });
+    await user.click(box);
+    expect(await screen.findByText(/could not turn off starting at login/)).toBeInTheDocument();
+    expect(box).toBeChecked();
   });
 
   it("puts a failed test's error next to the field it concerns, chosen by kind", async () => {

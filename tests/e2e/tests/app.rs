@@ -3,7 +3,10 @@
 //! Needs a display, a D-Bus session, `tauri-driver` and `WebKitWebDriver`: `scripts/e2e` provides them
 //! (Xvfb and `dbus-run-session`) and builds the app first. The test starts an in-memory WebDAV server
 //! (dav-server, the crate behind the engine's demo), takes locks on it the way a desktop client does
-//! (`LOCK` with an owner), points the app's config at it, and reads the window over WebDriver.
+//! (`LOCK` with an owner), points the app's config at it, and drives the window over WebDriver: the
+//! table shows who holds what (a hostile owner stays text), a release frees the row, Lock/Unlock through
+//! the row's buttons really lock the file on the server, and the bell saves the file as wanted in the
+//! config file.
 //! Screenshots go to `target/e2e-shots/`: the webview's own and the whole X screen.
 
 use std::convert::Infallible;
@@ -111,6 +114,17 @@ impl Dav {
         let (status, token) = self.request("LOCK", path, &headers, body).await;
         assert_eq!(status, 200, "LOCK {path}");
         token.expect("a lock token")
+    }
+
+    /// Tries to lock `path` as another client would (status, and the token when it worked).
+    async fn lock_status(&self, path: &str) -> (u16, Option<String>) {
+        let body = r#"<?xml version="1.0" encoding="utf-8"?><D:lockinfo xmlns:D="DAV:"><D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype><D:owner>probe</D:owner></D:lockinfo>"#;
+        let headers = [
+            ("Timeout", "Second-60"),
+            ("Depth", "0"),
+            ("Content-Type", "application/xml"),
+        ];
+        self.request("LOCK", path, &headers, body.to_owned()).await
     }
 
     async fn unlock(&self, path: &str, token: &str) {
@@ -256,6 +270,34 @@ async fn cell(client: &Client, name: &str, class: &str) -> Option<String> {
     value.as_str().map(|text| text.trim().to_owned())
 }
 
+/// A button in `name`'s row: by its text (`Lock`, `Unlock`) or its accessible label (the bell).
+async fn row_button(client: &Client, name: &str, button: &str) -> fantoccini::elements::Element {
+    let xpath = format!(
+        "//tr[contains(@class, 'file-row')][.//*[contains(@class, 'file-name') and text() = '{name}']]//button[normalize-space(text()) = '{button}' or @aria-label = '{button}']"
+    );
+    client
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::XPath(&xpath))
+        .await
+        .unwrap_or_else(|err| panic!("the {button} button of {name}: {err}"))
+}
+
+/// Waits until the lock table is on screen (not "Loading…").
+async fn table_shown(client: &Client) {
+    eventually(client, "the lock table", || async {
+        let shown = client
+            .execute(
+                "return !!document.querySelector('table.lock-table tr.file-row') && !document.querySelector('.loading')",
+                vec![],
+            )
+            .await
+            .ok()?;
+        (shown == serde_json::json!(true)).then_some(())
+    })
+    .await;
+}
+
 /// Saves the webview's screenshot and the whole X screen as `<name>.png` / `<name>-screen.png`.
 async fn screenshots(client: &Client, name: &str) {
     let dir = shots_dir();
@@ -276,7 +318,7 @@ async fn screenshots(client: &Client, name: &str) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_window_shows_who_holds_what_and_hostile_names_stay_text() {
+async fn the_window_shows_locks_and_its_actions_reach_the_server() {
     assert!(
         std::env::var_os("DISPLAY").is_some(),
         "run this through scripts/e2e (it provides the display)"
@@ -304,7 +346,7 @@ async fn the_window_shows_who_holds_what_and_hostile_names_stay_text() {
     std::fs::write(
         &config,
         format!(
-            "poll_interval_secs = 2\n\n[[servers]]\nname = \"team\"\nkind = \"webdav\"\nurl = \"{}\"\nwatch = [\"Budget 2026.xlsx\", \"Minutes.odt\", \"Plan.pptx\"]\nwanted = [\"Budget 2026.xlsx\"]\n",
+            "poll_interval_secs = 2\n\n# The team's server\n[[servers]]\nname = \"team\"\nkind = \"webdav\"\nurl = \"{}\"\nwatch = [\"Budget 2026.xlsx\", \"Minutes.odt\", \"Plan.pptx\"]\nwanted = [\"Budget 2026.xlsx\"]\n",
             dav.url
         ),
     )
@@ -312,6 +354,7 @@ async fn the_window_shows_who_holds_what_and_hostile_names_stay_text() {
 
     let (_driver, port) = Driver::start(home.path(), &config).await;
     let client = connect(port, &app).await;
+    table_shown(&client).await;
 
     // The table shows the colleague's lock.
     let state = eventually(&client, "Budget 2026.xlsx locked by Bob", || async {
@@ -376,25 +419,148 @@ async fn the_window_shows_who_holds_what_and_hostile_names_stay_text() {
     .await;
     screenshots(&client, "02-freed").await;
 
-    // Features the engine does not have yet read as such instead of failing.
-    let menu_button = client
-        .find(Locator::XPath(
-            "//tr[contains(@class, 'file-row')][.//*[contains(@class, 'file-name') and text() = 'Plan.pptx']]//button[@data-menu-button]",
-        ))
+    // Lock and Unlock through the row's buttons: the lock is really on the server, and marked as yours.
+    row_button(&client, "Plan.pptx", "Lock")
         .await
-        .expect("the Plan.pptx row's menu button");
-    menu_button.click().await.expect("open the row menu");
-    let lock_item = client
+        .click()
+        .await
+        .expect("click Lock");
+    let holder = eventually(&client, "Plan.pptx locked by you", || async {
+        let state = cell(&client, "Plan.pptx", ".col-state").await?;
+        (state == "Locked by you").then_some(())?;
+        cell(&client, "Plan.pptx", ".col-holder").await
+    })
+    .await;
+    assert!(
+        holder.ends_with("you"),
+        "the holder cell has the 'you' badge: {holder:?}"
+    );
+    let (status, _) = dav.lock_status("Plan.pptx").await;
+    assert_eq!(status, 423, "another client cannot lock Plan.pptx now");
+    screenshots(&client, "03-locked-by-you").await;
+    row_button(&client, "Plan.pptx", "Unlock")
+        .await
+        .click()
+        .await
+        .expect("click Unlock");
+    eventually(&client, "Plan.pptx free again", || async {
+        (cell(&client, "Plan.pptx", ".col-state").await? == "Free").then_some(())
+    })
+    .await;
+    let (status, token) = dav.lock_status("Plan.pptx").await;
+    assert_eq!(status, 200, "Plan.pptx is free on the server again");
+    dav.unlock("Plan.pptx", &token.expect("token")).await;
+
+    // Want through the bell: pressed at once, and saved in the config file with the rest kept.
+    let bell = row_button(&client, "Plan.pptx", "Tell me when Plan.pptx is free").await;
+    assert_eq!(
+        bell.attr("aria-pressed").await.expect("attr").as_deref(),
+        Some("false")
+    );
+    bell.click().await.expect("click the bell");
+    eventually(&client, "the bell pressed", || async {
+        let bell = row_button(&client, "Plan.pptx", "Tell me when Plan.pptx is free").await;
+        (bell.attr("aria-pressed").await.ok()?.as_deref() == Some("true")).then_some(())
+    })
+    .await;
+    let saved = eventually(&client, "Plan.pptx wanted in the config file", || async {
+        let text = std::fs::read_to_string(&config).ok()?;
+        text.contains("\"Plan.pptx\"]").then_some(text)
+    })
+    .await;
+    assert!(
+        saved.contains("# The team's server"),
+        "the comment survived: {saved}"
+    );
+    let status = client
+        .find(Locator::Css("footer.statusbar"))
+        .await
+        .expect("status bar")
+        .text()
+        .await
+        .expect("text");
+    assert!(status.contains("2 wanted"), "{status}");
+    screenshots(&client, "04-wanted").await;
+
+    // Force unlock asks first, with the engine's warning about the holder's unsaved work.
+    row_button(&client, "Minutes.odt", "More actions for Minutes.odt")
+        .await
+        .click()
+        .await
+        .expect("open the row menu");
+    client
         .wait()
         .at_most(WAIT)
-        .for_element(Locator::Css(
-            "[role=menu] [role=menuitem][aria-disabled=true]",
+        .for_element(Locator::XPath(
+            "//*[@role='menu']//*[@role='menuitem'][contains(., 'Force unlock')]",
         ))
         .await
-        .expect("a disabled menu item");
-    let text = lock_item.text().await.expect("text");
-    assert!(text.contains("Not available yet"), "{text}");
-    screenshots(&client, "03-not-yet").await;
+        .expect("a Force unlock item (the server shows lock tokens)")
+        .click()
+        .await
+        .expect("choose Force unlock");
+    let dialog = client
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css("[role=alertdialog] [data-source=engine]"))
+        .await
+        .expect("the engine's warning in the confirmation");
+    let warning = dialog.text().await.expect("text");
+    assert!(warning.contains("may lose unsaved work"), "{warning}");
+    // Let WebKit paint the warning before the picture is taken.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    screenshots(&client, "05-force-unlock-confirm").await;
+    client
+        .find(Locator::XPath(
+            "//*[@role='alertdialog']//button[text()='Cancel']",
+        ))
+        .await
+        .expect("Cancel")
+        .click()
+        .await
+        .expect("cancel");
+    assert_eq!(
+        cell(&client, "Minutes.odt", ".col-state").await.as_deref(),
+        Some("Locked"),
+        "cancelling changed nothing"
+    );
+
+    // The servers view tests the connection and shows what the server supports. The action toasts from
+    // above would cover the form's buttons for a few more seconds: close them as a person would.
+    client
+        .execute(
+            "document.querySelectorAll('.toast button[aria-label=Dismiss]').forEach(b => b.click())",
+            vec![],
+        )
+        .await
+        .expect("dismiss the toasts");
+    client
+        .find(Locator::Css("#tab-servers"))
+        .await
+        .expect("Servers tab")
+        .click()
+        .await
+        .expect("open Servers");
+    client
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::XPath("//button[text()='Test connection']"))
+        .await
+        .expect("Test connection")
+        .click()
+        .await
+        .expect("test");
+    let result = client
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(".test-result"))
+        .await
+        .expect("a test result")
+        .text()
+        .await
+        .expect("text");
+    assert!(result.contains("Connected. Detected WebDAV"), "{result}");
+    screenshots(&client, "06-servers").await;
 
     client.close().await.expect("end the session");
 }
