@@ -16,6 +16,7 @@ pub mod davops;
 pub mod hostile;
 pub mod nextcloud;
 pub mod notifications;
+pub mod server_process;
 pub mod wopi;
 pub mod wsgidav;
 
