@@ -14,6 +14,9 @@
 #[path = "../tests/support/apache.rs"]
 #[allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 mod apache;
+#[path = "../tests/support/server_process.rs"]
+#[allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+mod server_process;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -2,6 +2,7 @@
 //!
 //! - [`apache`]: Apache 2.4 mod_dav (a Debian package, started with its own config per test);
 //! - [`wsgidav`]: WsgiDAV (PyPI, in the repository's `.venv`);
+//! - [`server_process`]: how those two are started on a free port, waited for and stopped;
 //! - [`DavServer`]: the `dav-server` crate in-process;
 //! - [`nextcloud`]: an emulator of Nextcloud + files_lock written from the protocol notes;
 //! - [`PlainHttp`]: a web server that does not speak WebDAV at all.
@@ -16,6 +17,7 @@ pub mod davops;
 pub mod hostile;
 pub mod nextcloud;
 pub mod notifications;
+pub mod server_process;
 pub mod wopi;
 pub mod wsgidav;
 

@@ -9,26 +9,21 @@
 //! `Drop` stops the process group and removes the temp dir.
 //!
 //! Does not: install WsgiDAV (run `scripts/install-test-servers.sh`), persist locks, do TLS.
-//! Shares the process helpers of `super::apache`.
+//! Started and stopped through [`super::server_process`], like Apache.
 #![allow(dead_code)]
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
+use std::process::Command;
 
-use super::apache::{
-    create_dir_shared, create_file_shared, free_port, log_tail, spawn_logged, stop_group, temp_dir,
-    wait_ready,
-};
+use super::server_process::{ServerProcess, temp_dir};
 
 const NOT_INSTALLED: &str = "WsgiDAV is not installed: run scripts/install-test-servers.sh";
 
-/// A running WsgiDAV instance; stopped and cleaned up on drop.
+/// A running WsgiDAV instance; stopped and cleaned up on drop. The URL, root and file helpers are those of
+/// its [`ServerProcess`].
 pub struct WsgiDav {
-    dir: PathBuf,
-    root: PathBuf,
-    child: Child,
-    port: u16,
+    process: ServerProcess,
 }
 
 impl WsgiDav {
@@ -42,82 +37,36 @@ impl WsgiDav {
         let dir = temp_dir("wsgidav");
         let root = dir.join("root");
         fs::create_dir(&root).expect("create wsgidav root");
-
-        let mut last_error = String::new();
-        for _ in 0..5 {
-            let port = free_port();
-            let conf = dir.join("wsgidav.json");
-            fs::write(&conf, config(&root, port)).expect("write wsgidav.json");
-            let mut child = spawn_logged(
-                Command::new(&exe)
-                    .arg("-c")
+        let conf = dir.join("wsgidav.json");
+        let process = ServerProcess::start(
+            "WsgiDAV",
+            dir.clone(),
+            root.clone(),
+            &["stderr.log"],
+            |port| {
+                fs::write(&conf, config(&root, port)).expect("write wsgidav.json");
+                let mut cmd = Command::new(&exe);
+                cmd.arg("-c")
                     .arg(&conf)
                     .current_dir(&dir)
-                    .env("PYTHONUNBUFFERED", "1"),
-                &dir,
-            );
-            match wait_ready(&mut child, port) {
-                Ok(()) => {
-                    return WsgiDav {
-                        dir,
-                        root,
-                        child,
-                        port,
-                    };
-                }
-                Err(why) => {
-                    stop_group(&mut child);
-                    last_error = format!("{why}\n{}", log_tail(&dir, &["stderr.log"]));
-                    if !last_error.contains("Address already in use") {
-                        break;
-                    }
-                }
-            }
-        }
-        let _ = fs::remove_dir_all(&dir);
-        panic!("WsgiDAV did not start: {last_error}");
-    }
-
-    /// `http://127.0.0.1:PORT/dav/`
-    pub fn base_url(&self) -> String {
-        format!("http://127.0.0.1:{}/dav/", self.port)
-    }
-
-    /// `base_url() + rel`; `rel` must already be percent-encoded.
-    pub fn url(&self, rel: &str) -> String {
-        format!("{}{}", self.base_url(), rel.trim_start_matches('/'))
-    }
-
-    /// The served directory (what `/dav/` maps to).
-    pub fn root(&self) -> &Path {
-        &self.root
-    }
-
-    /// The port WsgiDAV listens on (127.0.0.1).
-    pub fn port(&self) -> u16 {
-        self.port
-    }
-
-    /// Creates `rel` (and parents) under [`Self::root`].
-    pub fn create_dir(&self, rel: &str) -> PathBuf {
-        create_dir_shared(&self.root, rel)
-    }
-
-    /// Writes `rel` under [`Self::root`] (creating parents).
-    pub fn create_file(&self, rel: &str, body: &[u8]) -> PathBuf {
-        create_file_shared(&self.root, rel, body)
+                    .env("PYTHONUNBUFFERED", "1");
+                cmd
+            },
+        );
+        WsgiDav { process }
     }
 
     /// The last lines of WsgiDAV's output (request log at verbose 3), for assertion messages.
     pub fn log(&self) -> String {
-        log_tail(&self.dir, &["stderr.log"])
+        self.process.log_tail(&["stderr.log"])
     }
 }
 
-impl Drop for WsgiDav {
-    fn drop(&mut self) {
-        stop_group(&mut self.child);
-        let _ = fs::remove_dir_all(&self.dir);
+impl std::ops::Deref for WsgiDav {
+    type Target = ServerProcess;
+
+    fn deref(&self) -> &ServerProcess {
+        &self.process
     }
 }
 
