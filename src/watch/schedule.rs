@@ -11,7 +11,7 @@
 //!   `wanted_interval_secs` in between; both with ±10 % jitter so many clients do not poll in lockstep;
 //! - a lock's warning time fires [`LockEvent::ExpiringSoon`] without any request, and its expiry triggers
 //!   an immediate re-read of that file (the server decides whether the lock is gone, or is stale);
-//! - a failed reading is retried after 5 s, 10 s, 20 s … up to 5 min (plus jitter), and the server's
+//! - a failed reading is retried after 5 s, 10 s, 20 s … up to the poll interval (at most 5 min; plus jitter), and the server's
 //!   [`Health::Down`] says when the next attempt comes (`retry_in_secs`); wanted-file polls pause meanwhile;
 //! - every reading is bounded by a guard timeout on top of the HTTP client's own limits, so even a reader
 //!   that never returns cannot stall its task.
@@ -68,7 +68,9 @@ impl Pacing {
         Pacing {
             poll_interval,
             backoff_base: Duration::from_secs(5),
-            backoff_max: Duration::from_secs(300),
+            // Never slower than the normal poll: a server that comes back is seen within one poll interval,
+            // and a server down for long is asked no more often than a healthy one.
+            backoff_max: Duration::from_secs(300).min(poll_interval.max(Duration::from_secs(5))),
             jitter: 0.1,
             diff: DiffOptions::default(),
         }

@@ -165,7 +165,7 @@ async fn failures_back_off_exponentially_and_recovery_is_reported() {
     });
     let (watcher, mut events) = Watcher::start(
         vec![Target { config, reader }],
-        pacing(30),
+        pacing(600),
         Arc::new(TokioClock::starting_at(origin())),
     );
     let first = next_event(&mut events).await;
@@ -207,6 +207,34 @@ async fn failures_back_off_exponentially_and_recovery_is_reported() {
     let back = next_event(&mut events).await;
     assert!(matches!(back, LockEvent::ServerBack { .. }), "{back:?}");
     assert!(matches!(watcher.snapshot().servers["s"].health, Health::Up));
+}
+
+/// Retries never wait longer than a normal poll, so a server that comes back is seen within one interval.
+#[tokio::test(start_paused = true)]
+async fn retries_are_never_slower_than_the_poll_interval() {
+    let log: Log = Arc::default();
+    let config = server("s", "watch = [\"a.odt\"]");
+    let reader = recording(log.clone(), move |_, _| {
+        Err(Error::Unreachable {
+            host: "127.0.0.1:9".into(),
+            detail: "connection refused".into(),
+        })
+    });
+    let (_watcher, _events) = Watcher::start(
+        vec![Target { config, reader }],
+        pacing(30),
+        Arc::new(TokioClock::starting_at(origin())),
+    );
+    tokio::time::sleep(Duration::from_secs(300)).await;
+    let attempts: Vec<f64> = log.lock().unwrap().iter().map(|(t, _)| *t).collect();
+    let gaps: Vec<f64> = attempts.windows(2).map(|w| w[1] - w[0]).collect();
+    assert!(gaps.len() >= 6, "{attempts:?}");
+    for (gap, want) in gaps.iter().zip([5.0, 10.0, 20.0, 30.0, 30.0, 30.0]) {
+        assert!(
+            *gap >= want && *gap <= want * 1.1 + 1e-6,
+            "gap {gap} for {want}: {gaps:?}"
+        );
+    }
 }
 
 #[tokio::test(start_paused = true)]
