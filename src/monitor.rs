@@ -327,6 +327,29 @@ impl Monitor {
     pub async fn perform(&self, server: &str, path: &str, action: Action) -> Result<ActionReport> {
         self.shared.perform(server, path, action).await
     }
+
+    /// A handle for user actions that can be kept across an `.await` while the monitor itself sits
+    /// behind a front end's lock.
+    pub fn handle(&self) -> ActionHandle {
+        ActionHandle(self.shared.clone())
+    }
+}
+
+/// Performs user actions through a monitor (see [`Monitor::perform`]).
+#[derive(Clone)]
+pub struct ActionHandle(Arc<Shared>);
+
+impl std::fmt::Debug for ActionHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ActionHandle").finish_non_exhaustive()
+    }
+}
+
+impl ActionHandle {
+    /// As [`Monitor::perform`].
+    pub async fn perform(&self, server: &str, path: &str, action: Action) -> Result<ActionReport> {
+        self.0.perform(server, path, action).await
+    }
 }
 
 impl Drop for Monitor {

@@ -3,20 +3,20 @@
 //! The shell owns windows, the tray and IPC, and nothing else: what is watched and how it is read lives in
 //! the engine, and every command in [`commands`] is a few lines adapting one engine call. The pieces:
 //! [`session`] (config file or built-in demo, paused or not, the latest snapshot, the actions),
-//! [`commands`] (IPC), [`tray`] (icon, tooltip, menu), [`settings`] (start at login), [`poll`] (a stand-in
-//! loop until the engine's watch engine lands) and [`dto`] (the shell's IPC types, generated into the UI
-//! with ts-rs).
+//! [`commands`] (IPC), [`tray`] (icon, tooltip, menu), [`settings`] (start at login), [`watching`] (the
+//! engine's monitor in the background: notifications, history, auto-lock) and [`dto`] (the shell's IPC
+//! types, generated into the UI with ts-rs).
 //!
 //! Every change of state goes through [`publish`], the one place that tells the window (the `snapshot`
 //! event) and the tray. [`run_app`] builds the app on any [`Runtime`] so tests use Tauri's mock runtime;
-//! [`run`] adds what needs a real desktop (tray, single instance, window state, polling).
+//! [`run`] adds what needs a real desktop (tray, single instance, window state, background watching).
 
 pub mod commands;
 pub mod dto;
-pub mod poll;
 pub mod session;
 pub mod settings;
 pub mod tray;
+pub mod watching;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -130,7 +130,7 @@ pub fn run() {
                 // Started at login: the tray is enough until the user opens the window.
                 let _ = window.hide();
             }
-            app.manage(poll::spawn(app.handle().clone(), session));
+            app.manage(watching::spawn(app.handle().clone(), session));
             Ok(())
         })
         .build(tauri::generate_context!());

@@ -7,8 +7,10 @@
 //! outlives the session (keyring, held locks, the history database that also logs ask-to-release requests,
 //! the system's link opener) comes in as one [`Environment`], made in one place, so tests swap all of it. The session keeps
 //! the latest [`Snapshot`] so opening the window shows the table at once, and edits it when an action
-//! changes a file. It does not poll by itself (see `poll.rs`) and knows nothing of Tauri's windows, so it is
-//! tested without a runtime. Time comes in as `now`.
+//! changes a file. Background watching is the engine's [`Monitor`], started by [`Session::start_watching`]
+//! (the app's watch loop in `lib.rs`) and kept in step with the config in use; without it (tests) the
+//! session reads on request only. It knows nothing of Tauri's windows, so it is tested without a runtime.
+//! Time comes in as `now`.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -25,9 +27,13 @@ use lockwatch::demo::Demo;
 use lockwatch::held::HeldLocks;
 use lockwatch::history::History;
 use lockwatch::model::{AskChannel, Capabilities, FileEntry};
+use lockwatch::monitor::{Monitor, Setup, Update};
 use lockwatch::protocol::Server;
 use lockwatch::secrets::{KeyringStore, MemoryStore, Secret, SecretStore};
+use lockwatch::watch::SystemClock;
+use lockwatch::watch::notice::Notifier;
 use lockwatch::{Error, ErrorInfo, ErrorKind, status};
+use tokio::sync::mpsc;
 
 use crate::dto::{AskSent, HoldEntry, ServerHealth, ServerSettings, Snapshot};
 
@@ -96,7 +102,7 @@ enum Source {
     Broken(ErrorInfo),
 }
 
-/// The app's watching state. Shared by the commands, the tray and the poll loop.
+/// The app's watching state. Shared by the commands, the tray and the watch loop.
 pub struct Session {
     config_path: PathBuf,
     secrets: Arc<dyn SecretStore>,
@@ -104,6 +110,23 @@ pub struct Session {
     source: Mutex<Source>,
     paused: AtomicBool,
     last: Mutex<Option<Snapshot>>,
+    watching: Mutex<Option<Watching>>,
+}
+
+/// Background watching: the engine's monitor for the config in use, its updates forwarded to one
+/// long-lived channel so a new monitor (another config) does not change who listens.
+struct Watching {
+    notifier: Arc<dyn Notifier>,
+    updates: mpsc::UnboundedSender<Update>,
+    monitor: Option<(Monitor, tokio::task::JoinHandle<()>)>,
+}
+
+impl Drop for Watching {
+    fn drop(&mut self) {
+        if let Some((_, forward)) = &self.monitor {
+            forward.abort();
+        }
+    }
 }
 
 impl Session {
@@ -118,7 +141,125 @@ impl Session {
             source: Mutex::new(source),
             paused: AtomicBool::new(false),
             last: Mutex::new(None),
+            watching: Mutex::new(None),
         }
+    }
+
+    /// Starts watching in the background with the engine's monitor (history, notifications through
+    /// `notifier`, auto-lock, the user's own locks marked); the monitor follows the config in use from
+    /// then on. Updates arrive on the returned receiver. Must run inside the async runtime.
+    pub fn start_watching(&self, notifier: Arc<dyn Notifier>) -> mpsc::UnboundedReceiver<Update> {
+        let (updates, rx) = mpsc::unbounded_channel();
+        *guard(&self.watching) = Some(Watching {
+            notifier,
+            updates,
+            monitor: None,
+        });
+        self.follow_source();
+        rx
+    }
+
+    /// Puts the config in use into the monitor: started when there is one to watch, reloaded when it
+    /// changed, stopped when there is nothing to watch.
+    fn follow_source(&self) {
+        let config = self.config().ok().filter(|c| !c.servers.is_empty());
+        let mut watching = guard(&self.watching);
+        let Some(watching) = watching.as_mut() else {
+            return;
+        };
+        match (config, &watching.monitor) {
+            (None, _) => {
+                if let Some((_, forward)) = watching.monitor.take() {
+                    forward.abort();
+                }
+            }
+            (Some(config), Some((monitor, _))) => monitor.reload(config),
+            (Some(config), None) => {
+                let now = Utc::now();
+                let history = self
+                    .env
+                    .history
+                    .as_ref()
+                    .and_then(|path| {
+                        History::open(path, config.stale_after, config.history_retention, now)
+                            .map_err(|error| tracing::warn!(%error, "the history is off"))
+                            .ok()
+                    })
+                    .map(Arc::new);
+                let (monitor, mut rx) = Monitor::start(
+                    config,
+                    Setup {
+                        secrets: self.secrets.clone(),
+                        notifier: watching.notifier.clone(),
+                        history,
+                        held: Some(self.env.held.clone()),
+                        clock: Arc::new(SystemClock),
+                        pacing: None,
+                    },
+                );
+                monitor.set_paused(self.is_paused());
+                let tx = watching.updates.clone();
+                let forward = tokio::spawn(async move {
+                    while let Some(update) = rx.recv().await {
+                        if tx.send(update).is_err() {
+                            return;
+                        }
+                    }
+                });
+                watching.monitor = Some((monitor, forward));
+            }
+        }
+    }
+
+    /// Runs `f` on the background monitor, when there is one.
+    fn with_monitor<T>(&self, f: impl FnOnce(&Monitor) -> T) -> Option<T> {
+        let watching = guard(&self.watching);
+        watching
+            .as_ref()
+            .and_then(|w| w.monitor.as_ref())
+            .map(|(monitor, _)| f(monitor))
+    }
+
+    /// The background monitor's latest readings as a snapshot (kept as the latest), once every server
+    /// has been read; `None` before that or without background watching.
+    pub fn watched_snapshot(&self, now: DateTime<Utc>) -> Option<Snapshot> {
+        let paused = self.is_paused();
+        let demo = self.is_demo();
+        let snapshot = self.with_monitor(|monitor| {
+            let readings = monitor.snapshot();
+            let report = monitor.report();
+            if report
+                .servers
+                .iter()
+                .any(|s| !readings.servers.contains_key(&s.name))
+            {
+                return None;
+            }
+            Some(Snapshot {
+                servers: report
+                    .servers
+                    .into_iter()
+                    .map(|status| ServerHealth {
+                        retry_in_secs: if status.ok || paused {
+                            None
+                        } else {
+                            monitor
+                                .retry_in_secs(&status.name)
+                                .and_then(|s| u32::try_from(s).ok())
+                        },
+                        checked_at: readings.at,
+                        status,
+                    })
+                    .collect(),
+                files: report.files,
+                demo,
+                paused,
+                generated_at: now,
+                config_path: self.config_path.display().to_string(),
+            })
+        })??;
+        *guard(&self.last) = Some(snapshot.clone());
+        Some(snapshot)
     }
 
     /// The latest snapshot, reading the servers first when there is none yet.
@@ -130,12 +271,15 @@ impl Session {
         }
     }
 
-    /// Reads every server now (even while paused) and keeps the result as the latest snapshot.
+    /// Reads every server now (even while paused) and keeps the result as the latest snapshot; the
+    /// background monitor reads again too.
     pub async fn refresh(&self, now: DateTime<Utc>) -> Result<Snapshot, ErrorInfo> {
         if matches!(*guard(&self.source), Source::Broken(_)) {
             let reloaded = load(&self.config_path, false).await;
             *guard(&self.source) = reloaded;
+            self.follow_source();
         }
+        self.with_monitor(|monitor| monitor.refresh(None));
         let (config, demo) = match &*guard(&self.source) {
             Source::File(config) => (config.clone(), false),
             Source::Demo { config, .. } => (config.clone(), true),
@@ -173,6 +317,7 @@ impl Session {
     /// Pauses or resumes watching; returns the latest snapshot with the new state, if there is one.
     pub fn set_paused(&self, paused: bool) -> Option<Snapshot> {
         self.paused.store(paused, Ordering::SeqCst);
+        self.with_monitor(|monitor| monitor.set_paused(paused));
         let mut last = guard(&self.last);
         if let Some(snapshot) = last.as_mut() {
             snapshot.paused = paused;
@@ -225,6 +370,7 @@ impl Session {
             .map_err(|err| internal(format!("cannot start the demo server: {err}")))?;
         *guard(&self.source) = source;
         *guard(&self.last) = None;
+        self.follow_source();
         Ok(())
     }
 
@@ -236,6 +382,7 @@ impl Session {
         let source = load(&self.config_path, false).await;
         *guard(&self.source) = source;
         *guard(&self.last) = None;
+        self.follow_source();
     }
 
     /// The config in use (the file's or the demo's).
@@ -289,9 +436,22 @@ impl Session {
         action: Action,
     ) -> Result<(ActionReport, Option<Snapshot>), ErrorInfo> {
         let path = file_path(path)?;
-        let (config, server) = self.server(server).await?;
-        let owner = actions::lock_owner(config.owner.as_deref(), &server);
-        let report = actions::perform(&server, &self.env.held, &owner, path, action).await;
+        let (config, connected) = self.server(server).await?;
+        let monitor = guard(&self.watching)
+            .as_ref()
+            .and_then(|w| w.monitor.as_ref())
+            .map(|(monitor, _)| monitor.handle());
+        let report = match monitor {
+            // Through the monitor: never interleaved with its reading of the server, read again at once.
+            Some(handle) => handle
+                .perform(server, path, action)
+                .await
+                .map_err(|err| ErrorInfo::for_server(server, &err))?,
+            None => {
+                let owner = actions::lock_owner(config.owner.as_deref(), &connected);
+                actions::perform(&connected, &self.env.held, &owner, path, action).await
+            }
+        };
         let snapshot = self.replace_file(&report.file);
         Ok((report, snapshot))
     }
@@ -459,6 +619,7 @@ impl Session {
                 config
             }
         };
+        self.follow_source();
         let mut last = guard(&self.last);
         let Some(snapshot) = last.as_mut() else {
             return Ok(None);
@@ -577,6 +738,7 @@ impl Session {
         let source = load(&self.config_path, false).await;
         *guard(&self.source) = source;
         *guard(&self.last) = None;
+        self.follow_source();
     }
 }
 

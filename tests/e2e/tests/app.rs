@@ -4,7 +4,8 @@
 //! (Xvfb and `dbus-run-session`) and builds the app first. The test starts an in-memory WebDAV server
 //! (dav-server, the crate behind the engine's demo), takes locks on it the way a desktop client does
 //! (`LOCK` with an owner), points the app's config at it, and drives the window over WebDriver: the
-//! table shows who holds what (a hostile owner stays text), a release frees the row, Lock/Unlock through
+//! table shows who holds what (a hostile owner stays text), a release of a wanted file frees the row and
+//! reaches a notification server on the session bus, Lock/Unlock through
 //! the row's buttons really lock the file on the server, and the bell saves the file as wanted in the
 //! config file.
 //! Screenshots go to `target/e2e-shots/`: the webview's own and the whole X screen.
@@ -24,6 +25,46 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
+
+/// A notification server on the test's D-Bus session (`scripts/e2e` runs everything inside
+/// `dbus-run-session`): the engine tests' listener, which prints every notification as a JSON line.
+struct Notifications {
+    _child: tokio::process::Child,
+    lines: tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>,
+}
+
+impl Notifications {
+    async fn start() -> Notifications {
+        use tokio::io::AsyncBufReadExt;
+        let mut child = tokio::process::Command::new("/usr/bin/python3")
+            .arg(repo_root().join("tests/support/notifications.py"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("python3 for the notification server");
+        let mut lines = tokio::io::BufReader::new(child.stdout.take().expect("stdout")).lines();
+        let ready = tokio::time::timeout(WAIT, lines.next_line())
+            .await
+            .expect("the notification server did not start")
+            .expect("read")
+            .expect("the notification server exited (python3-dbus / python3-gi missing?)");
+        assert!(ready.contains("ready"), "{ready}");
+        Notifications {
+            _child: child,
+            lines,
+        }
+    }
+
+    async fn next(&mut self) -> serde_json::Value {
+        let line = tokio::time::timeout(WAIT, self.lines.next_line())
+            .await
+            .expect("no desktop notification within a minute")
+            .expect("read")
+            .expect("the notification server exited");
+        serde_json::from_str(&line).expect("JSON")
+    }
+}
 
 /// What a hostile server (or colleague) may put in a lock's owner.
 const HOSTILE_OWNER: &str = "<img src=x onerror=alert(1)>";
@@ -411,13 +452,20 @@ async fn the_window_shows_locks_and_its_actions_reach_the_server() {
     );
     screenshots(&client, "01-locks").await;
 
-    // Bob releases the file: the next poll frees the row without any action in the window.
+    // Bob releases the wanted file: the row frees without any action in the window, and the desktop
+    // says so.
+    let mut notifications = Notifications::start().await;
     dav.unlock("Budget 2026.xlsx", &bob).await;
     eventually(&client, "Budget 2026.xlsx to become free", || async {
         (cell(&client, "Budget 2026.xlsx", ".col-state").await? == "Free").then_some(())
     })
     .await;
     screenshots(&client, "02-freed").await;
+    let notice = notifications.next().await;
+    assert_eq!(notice["app_name"], "Lockwatch", "{notice}");
+    assert_eq!(notice["summary"], "Budget 2026.xlsx is free", "{notice}");
+    let body = notice["body"].as_str().expect("body");
+    assert!(body.starts_with("Bob Builder released it at "), "{body}");
 
     // Lock and Unlock through the row's buttons: the lock is really on the server, and marked as yours.
     row_button(&client, "Plan.pptx", "Lock")
