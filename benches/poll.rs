@@ -25,9 +25,11 @@ use lockwatch::protocol::Server;
 use lockwatch::secrets::MemoryStore;
 use tracing_subscriber::layer::SubscriberExt;
 
-/// Users of the Apache harness.
-const USERS: &[(&str, &str)] = &[("alice", "alice-pw-1"), ("bob", "bob-pw-2")];
-const FOLDERS: usize = 10;
+#[path = "support/workload.rs"]
+#[allow(dead_code)]
+mod workload;
+
+use workload::{FOLDERS, USERS, client, file, files_in, folder, send, take_locks};
 
 /// Counts the engine's HTTP requests and body bytes from its trace events.
 #[derive(Default)]
@@ -59,105 +61,6 @@ impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Counter {
             self.0.requests.fetch_add(1, Ordering::Relaxed);
         }
     }
-}
-
-/// The files of folder `f`: 1,100 in the first nine, 100 in the last.
-fn files_in(folder: usize) -> usize {
-    if folder == FOLDERS - 1 { 100 } else { 1100 }
-}
-
-fn folder(f: usize) -> String {
-    format!("f{f:02}/")
-}
-
-fn file(f: usize, i: usize) -> String {
-    format!("f{f:02}/doc{i:04}.txt")
-}
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .pool_max_idle_per_host(32)
-        .build()
-        .expect("client")
-}
-
-async fn send(
-    client: &reqwest::Client,
-    method: &str,
-    url: String,
-    user: Option<(&str, &str)>,
-    headers: &[(&str, &str)],
-    body: String,
-) -> u16 {
-    let mut req = client
-        .request(
-            reqwest::Method::from_bytes(method.as_bytes()).expect("method"),
-            url,
-        )
-        .body(body);
-    if let Some((u, p)) = user {
-        req = req.basic_auth(u, Some(p));
-    }
-    for (k, v) in headers {
-        req = req.header(*k, *v);
-    }
-    req.send().await.map(|r| r.status().as_u16()).unwrap_or(0)
-}
-
-fn lockinfo(scope: &str) -> String {
-    format!(
-        r#"<?xml version="1.0"?><D:lockinfo xmlns:D="DAV:"><D:lockscope><D:{scope}/></D:lockscope><D:locktype><D:write/></D:locktype><D:owner><D:href>mailto:bob@example.com</D:href></D:owner></D:lockinfo>"#
-    )
-}
-
-/// Locks 100 files in each of the first nine folders and the last folder as a whole, as bob.
-async fn take_locks(base: &str, bob: Option<(&str, &str)>) {
-    let client = client();
-    let mut jobs = Vec::new();
-    for f in 0..FOLDERS - 1 {
-        for i in (0..files_in(f)).step_by(11) {
-            let scope = if i % 3 == 0 { "shared" } else { "exclusive" };
-            jobs.push((format!("{base}{}", file(f, i)), "0", lockinfo(scope)));
-        }
-    }
-    jobs.push((
-        format!("{base}{}", folder(FOLDERS - 1)),
-        "infinity",
-        lockinfo("exclusive"),
-    ));
-    // Four at a time, with retries: Apache's lock database does not take many concurrent writers.
-    let per_worker = jobs.len().div_ceil(4);
-    let statuses = futures_util::future::join_all(jobs.chunks(per_worker).map(|chunk| {
-        let client = client.clone();
-        let chunk = chunk.to_vec();
-        async move {
-            let mut out = Vec::new();
-            for (url, depth, body) in chunk {
-                let mut status = 0;
-                for _ in 0..5 {
-                    let headers = [
-                        ("Depth", depth),
-                        ("Timeout", "Second-3600"),
-                        ("Content-Type", "application/xml"),
-                    ];
-                    status = send(&client, "LOCK", url.clone(), bob, &headers, body.clone()).await;
-                    if status == 200 || status == 201 {
-                        break;
-                    }
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-                out.push(status);
-            }
-            out
-        }
-    }))
-    .await;
-    let ok = statuses
-        .iter()
-        .flatten()
-        .filter(|s| **s == 200 || **s == 201)
-        .count();
-    assert_eq!(ok, 901, "every lock was taken");
 }
 
 /// Reads `watch` once and returns (time, requests, bytes, files, locked files).
@@ -206,10 +109,19 @@ async fn compare(name: &str, base: &str, credentials: &str, traffic: &Traffic) {
         &|_| Some(USERS[0].1.to_owned()),
     )
     .expect("config");
+    let quick = std::env::var_os("LOCKWATCH_BENCH_QUICK").is_some();
     let mut rows = Vec::new();
     for (label, watch, runs) in [
-        ("Lockwatch (Depth 1 per folder)", &folders, 7),
-        ("naive (Depth 0 per file)", &files, 3),
+        (
+            "Lockwatch (Depth 1 per folder)",
+            &folders,
+            if quick { 3 } else { 7 },
+        ),
+        (
+            "naive (Depth 0 per file)",
+            &files,
+            if quick { 1 } else { 3 },
+        ),
     ] {
         let mut times = Vec::new();
         let mut last = (0, 0, 0, 0);
@@ -438,13 +350,7 @@ fn main() {
     rt.block_on(compare("dav-server (in-process)", &dav, "", &traffic));
 
     let server = apache::Apache::start();
-    for f in 0..FOLDERS {
-        server.create_dir(&folder(f));
-        for i in 0..files_in(f) {
-            server.create_file(&file(f, i), b"x");
-        }
-    }
-    rt.block_on(take_locks(&server.base_url(), Some(USERS[1])));
+    workload::populate_apache(&server, &rt);
     rt.block_on(compare(
         "Apache 2.4 mod_dav",
         &server.base_url(),
