@@ -462,3 +462,66 @@ async fn a_silent_server_times_out() {
     );
     assert!(elapsed < Duration::from_secs(10), "took {elapsed:?}");
 }
+
+/// Apache keeps a file's etag when the file is locked or unlocked. A source that reuses the entries of
+/// unchanged files from one poll to the next must still see every lock change.
+#[tokio::test]
+async fn apache_lock_changes_with_the_same_etag_are_seen_poll_after_poll() {
+    use lockwatch::protocol::Server;
+    let server = Apache::start();
+    let base = server.base_url();
+    assert!(
+        davops::mkcol(&url(&base, "Docs/"), ALICE)
+            .await
+            .is_success()
+    );
+    for path in ["Docs/a.txt", "Docs/b.txt"] {
+        assert!(
+            davops::put(&url(&base, path), ALICE, b"x\n")
+                .await
+                .is_success()
+        );
+    }
+    let config = config(&format!(
+        "[[servers]]\nname = \"srv\"\nkind = \"webdav\"\nurl = \"{base}\"\nusername = \"alice\"\npassword_env = \"PW_ALICE\"\nwatch = [\"Docs/\"]\n"
+    ));
+    let connected = Server::connect(
+        config.servers[0].clone(),
+        std::sync::Arc::new(lockwatch::secrets::MemoryStore::new()),
+    )
+    .await
+    .unwrap();
+    let source = connected.source().await.unwrap();
+    let watch = vec!["Docs/".to_owned()];
+    let mut etag = None;
+    let mut token = None;
+    for round in 0..5 {
+        let files = source.read(&watch, Utc::now()).await.unwrap();
+        let a = files.iter().find(|f| f.path == "Docs/a.txt").unwrap();
+        let expected = if round % 2 == 1 {
+            FileState::Locked
+        } else {
+            FileState::Unlocked
+        };
+        assert_eq!(a.state, expected, "round {round}: {a:?}");
+        assert!(a.etag.is_some());
+        if let Some(etag) = &etag {
+            assert_eq!(&a.etag, etag, "Apache keeps the etag across lock changes");
+        }
+        etag = Some(a.etag.clone());
+        match token.take() {
+            None => {
+                token = Some(
+                    davops::lock(&url(&base, "Docs/a.txt"), BOB, &LockSpec::default())
+                        .await
+                        .unwrap(),
+                )
+            }
+            Some(t) => assert!(
+                davops::unlock(&url(&base, "Docs/a.txt"), BOB, &t)
+                    .await
+                    .is_success()
+            ),
+        }
+    }
+}
