@@ -1,5 +1,6 @@
 //! Multistatus parsing throughput on 10,000-response bodies (plain WebDAV and Nextcloud-style, 10 % of the
-//! files locked), next to a plain byte scan of the same buffer as the ceiling a parser can approach.
+//! files locked), next to quick-xml's tokenizer alone (the floor of any parser built on it) and a plain
+//! byte scan of the same buffer (the ceiling of anything that reads every byte).
 //!
 //! Run: `cargo bench --bench parse` (or `scripts/bench`).
 
@@ -63,6 +64,19 @@ pub fn nextcloud_body(files: usize) -> String {
     out
 }
 
+/// quick-xml's tokenizer alone, every event read and dropped: what any parser built on it pays before
+/// it looks at a single name.
+fn tokenize(body: &[u8]) -> usize {
+    let mut reader = quick_xml::Reader::from_reader(body);
+    let mut events = 0;
+    loop {
+        match reader.read_event() {
+            Ok(quick_xml::events::Event::Eof) | Err(_) => return events,
+            Ok(_) => events += 1,
+        }
+    }
+}
+
 fn bench(c: &mut Criterion) {
     let webdav = webdav_body(10_000);
     let nextcloud = nextcloud_body(10_000);
@@ -77,6 +91,9 @@ fn bench(c: &mut Criterion) {
             b.iter(|| {
                 lockwatch::protocol::multistatus::parse(std::hint::black_box(body.as_bytes()))
             })
+        });
+        group.bench_function(format!("tokenizer/{name}"), |b| {
+            b.iter(|| tokenize(std::hint::black_box(body.as_bytes())))
         });
         group.bench_function(format!("byte-scan/{name}"), |b| {
             b.iter(|| memchr::memchr_iter(b'<', std::hint::black_box(body.as_bytes())).count())

@@ -4,7 +4,8 @@
 //! exclusive, one third shared) in nine folders and one depth-infinity lock on the tenth folder's 100
 //! files. Lockwatch reads it with one Depth-1 PROPFIND per folder; the naive baseline reads every file with
 //! its own Depth-0 PROPFIND through the same client and the same concurrency. Both must find the same 1,000
-//! locked files. Requests and bytes are counted from the engine's own trace events.
+//! locked files. Requests and bytes are counted from the engine's own trace events; CPU time is this
+//! process's (with the in-process dav-server, that includes the server's own work).
 //!
 //! Isolation: 50 servers of which 5 accept connections and never answer; the time until the 45 healthy
 //! ones are read, next to the same with all 50 healthy.
@@ -24,13 +25,15 @@ use std::time::{Duration, Instant};
 
 use lockwatch::config::Config;
 use lockwatch::model::FileState;
-use lockwatch::protocol::Server;
+use lockwatch::protocol::{LockSource, Server};
 use lockwatch::secrets::MemoryStore;
 use tracing_subscriber::layer::SubscriberExt;
 
-/// Users of the Apache harness.
-const USERS: &[(&str, &str)] = &[("alice", "alice-pw-1"), ("bob", "bob-pw-2")];
-const FOLDERS: usize = 10;
+#[path = "support/workload.rs"]
+#[allow(dead_code)]
+mod workload;
+
+use workload::{FOLDERS, USERS, client, file, files_in, folder, send, take_locks};
 
 /// Counts the engine's HTTP requests and body bytes from its trace events.
 #[derive(Default)]
@@ -64,115 +67,12 @@ impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Counter {
     }
 }
 
-/// The files of folder `f`: 1,100 in the first nine, 100 in the last.
-fn files_in(folder: usize) -> usize {
-    if folder == FOLDERS - 1 { 100 } else { 1100 }
-}
-
-fn folder(f: usize) -> String {
-    format!("f{f:02}/")
-}
-
-fn file(f: usize, i: usize) -> String {
-    format!("f{f:02}/doc{i:04}.txt")
-}
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .pool_max_idle_per_host(32)
-        .build()
-        .expect("client")
-}
-
-async fn send(
-    client: &reqwest::Client,
-    method: &str,
-    url: String,
-    user: Option<(&str, &str)>,
-    headers: &[(&str, &str)],
-    body: String,
-) -> u16 {
-    let mut req = client
-        .request(
-            reqwest::Method::from_bytes(method.as_bytes()).expect("method"),
-            url,
-        )
-        .body(body);
-    if let Some((u, p)) = user {
-        req = req.basic_auth(u, Some(p));
-    }
-    for (k, v) in headers {
-        req = req.header(*k, *v);
-    }
-    req.send().await.map(|r| r.status().as_u16()).unwrap_or(0)
-}
-
-fn lockinfo(scope: &str) -> String {
-    format!(
-        r#"<?xml version="1.0"?><D:lockinfo xmlns:D="DAV:"><D:lockscope><D:{scope}/></D:lockscope><D:locktype><D:write/></D:locktype><D:owner><D:href>mailto:bob@example.com</D:href></D:owner></D:lockinfo>"#
-    )
-}
-
-/// Locks 100 files in each of the first nine folders and the last folder as a whole, as bob.
-async fn take_locks(base: &str, bob: Option<(&str, &str)>) {
-    let client = client();
-    let mut jobs = Vec::new();
-    for f in 0..FOLDERS - 1 {
-        for i in (0..files_in(f)).step_by(11) {
-            let scope = if i % 3 == 0 { "shared" } else { "exclusive" };
-            jobs.push((format!("{base}{}", file(f, i)), "0", lockinfo(scope)));
-        }
-    }
-    jobs.push((
-        format!("{base}{}", folder(FOLDERS - 1)),
-        "infinity",
-        lockinfo("exclusive"),
-    ));
-    // Four at a time, with retries: Apache's lock database does not take many concurrent writers.
-    let per_worker = jobs.len().div_ceil(4);
-    let statuses = futures_util::future::join_all(jobs.chunks(per_worker).map(|chunk| {
-        let client = client.clone();
-        let chunk = chunk.to_vec();
-        async move {
-            let mut out = Vec::new();
-            for (url, depth, body) in chunk {
-                let mut status = 0;
-                for _ in 0..5 {
-                    let headers = [
-                        ("Depth", depth),
-                        ("Timeout", "Second-3600"),
-                        ("Content-Type", "application/xml"),
-                    ];
-                    status = send(&client, "LOCK", url.clone(), bob, &headers, body.clone()).await;
-                    if status == 200 || status == 201 {
-                        break;
-                    }
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-                out.push(status);
-            }
-            out
-        }
-    }))
-    .await;
-    let ok = statuses
-        .iter()
-        .flatten()
-        .filter(|s| **s == 200 || **s == 201)
-        .count();
-    assert_eq!(ok, 901, "every lock was taken");
-}
-
 /// Reads `watch` once and returns (time, requests, bytes, files, locked files).
 async fn cycle(
-    config: &Config,
+    source: &dyn LockSource,
     watch: &[String],
     traffic: &Traffic,
 ) -> (Duration, u64, u64, usize, usize) {
-    let server = Server::connect(config.servers[0].clone(), Arc::new(MemoryStore::new()))
-        .await
-        .expect("connect");
-    let source = server.source().await.expect("source");
     let (r0, b0) = (
         traffic.requests.load(Ordering::Relaxed),
         traffic.bytes.load(Ordering::Relaxed),
@@ -193,6 +93,32 @@ async fn cycle(
     )
 }
 
+/// CPU time (user + system) this process has used so far, from `/proc/self/stat` (clock ticks of 10 ms).
+fn cpu_time() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // The fields after the command name, which is in parentheses and may contain spaces.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    // utime and stime are fields 14 and 15 of the whole line, 12 and 13 after the name.
+    Duration::from_millis((ticks(11) + ticks(12)) * 10)
+}
+
+/// A connected source for the benchmark's server, as the watch engine holds one.
+async fn connect(config: &Config) -> Arc<dyn LockSource> {
+    let server = Server::connect(config.servers[0].clone(), Arc::new(MemoryStore::new()))
+        .await
+        .expect("connect");
+    server.source().await.expect("source")
+}
+
 fn median(mut times: Vec<Duration>) -> Duration {
     times.sort();
     times[times.len() / 2]
@@ -209,15 +135,22 @@ async fn compare(name: &str, base: &str, credentials: &str, traffic: &Traffic) {
         &|_| Some(USERS[0].1.to_owned()),
     )
     .expect("config");
+    let quick = std::env::var_os("LOCKWATCH_BENCH_QUICK").is_some();
+    let (lockwatch_runs, naive_runs) = if quick { (3, 1) } else { (7, 3) };
     let mut rows = Vec::new();
+    // As the watch engine polls: one source for the server's lifetime (it learns how the server reports
+    // inherited locks from its first answers), measured after a first poll.
     for (label, watch, runs) in [
-        ("Lockwatch (Depth 1 per folder)", &folders, 7),
-        ("naive (Depth 0 per file)", &files, 3),
+        ("Lockwatch (Depth 1 per folder)", &folders, lockwatch_runs),
+        ("naive (Depth 0 per file)", &files, naive_runs),
     ] {
+        let source = connect(&config).await;
+        cycle(&*source, watch, traffic).await;
         let mut times = Vec::new();
         let mut last = (0, 0, 0, 0);
+        let cpu_before = cpu_time();
         for _ in 0..runs {
-            let (t, r, b, n, l) = cycle(&config, watch, traffic).await;
+            let (t, r, b, n, l) = cycle(&*source, watch, traffic).await;
             assert_eq!(
                 (n, l),
                 (10_000, 1_000),
@@ -226,18 +159,20 @@ async fn compare(name: &str, base: &str, credentials: &str, traffic: &Traffic) {
             times.push(t);
             last = (r, b, n, l);
         }
-        rows.push((label, median(times), last.0, last.1));
+        let cpu = (cpu_time() - cpu_before) / runs;
+        rows.push((label, median(times), last.0, last.1, cpu));
     }
     let ratio = rows[1].1.as_secs_f64() / rows[0].1.as_secs_f64();
-    for (label, time, requests, bytes) in &rows {
+    for (label, time, requests, bytes, cpu) in &rows {
         println!(
-            "| {name} | {label} | {requests} | {:.1} MB | {:.0} ms |",
+            "| {name} | {label} | {requests} | {:.1} MB | {:.0} ms | {:.0} ms |",
             *bytes as f64 / 1e6,
-            time.as_secs_f64() * 1000.0
+            time.as_secs_f64() * 1000.0,
+            cpu.as_secs_f64() * 1000.0
         );
     }
     println!(
-        "| {name} | **Lockwatch is {ratio:.0}× faster** with {:.1}% of the requests | | | |",
+        "| {name} | **Lockwatch is {ratio:.0}× faster** with {:.1}% of the requests | | | | |",
         100.0 * rows[0].2 as f64 / rows[1].2 as f64
     );
 }
@@ -433,21 +368,17 @@ fn main() {
         .expect("runtime");
 
     println!("## Poll cycle: 10 folders, 10,000 files, 1,000 locked\n");
-    println!("| server | approach | requests | bytes | median time |");
-    println!("|---|---|---|---|---|");
+    println!(
+        "| server | approach | requests | bytes | median time | CPU per poll (this process) |"
+    );
+    println!("|---|---|---|---|---|---|");
     let dav = dav_server(&servers_rt);
     rt.block_on(populate_dav_server(&dav));
     rt.block_on(take_locks(&dav, None));
     rt.block_on(compare("dav-server (in-process)", &dav, "", &traffic));
 
     let server = apache::Apache::start();
-    for f in 0..FOLDERS {
-        server.create_dir(&folder(f));
-        for i in 0..files_in(f) {
-            server.create_file(&file(f, i), b"x");
-        }
-    }
-    rt.block_on(take_locks(&server.base_url(), Some(USERS[1])));
+    workload::populate_apache(&server, &rt);
     rt.block_on(compare(
         "Apache 2.4 mod_dav",
         &server.base_url(),

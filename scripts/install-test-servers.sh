@@ -38,6 +38,9 @@ command -v htpasswd >/dev/null 2>&1 || need_pkgs+=(apache2-utils)
 command -v python3 >/dev/null 2>&1 || need_pkgs+=(python3)
 # scripts/soak takes a lock with curl.
 command -v curl >/dev/null 2>&1 || need_pkgs+=(curl)
+# scripts/bench measures `lockwatch watch` with GNU time (peak RSS, CPU seconds) and stops it with pkill.
+[ -x /usr/bin/time ] || need_pkgs+=(time)
+command -v pkill >/dev/null 2>&1 || need_pkgs+=(procps)
 # `python3 -m venv` needs ensurepip (Debian ships it separately in python3-venv).
 if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then need_pkgs+=(python3-venv); fi
 # The desktop-notification test: a private session bus (dbus-run-session) and a listener written with

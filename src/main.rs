@@ -183,7 +183,7 @@ enum PasswordAction {
 /// A usage or configuration error: printed as is, exit code 2.
 struct Usage(String);
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()

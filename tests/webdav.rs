@@ -204,6 +204,85 @@ async fn reads_every_lock_state(base: &str, with_password: bool, after_expiry: A
     assert!(!later.has_errors());
 }
 
+/// A depth-infinity lock two levels above a watched folder and above a watched file: seen on every member,
+/// as the folder's lock, whether the server repeats it on descendants (Apache, dav-server) or not (WsgiDAV).
+async fn reads_locks_inherited_from_far_above(base: &str, with_password: bool) {
+    for folder in ["Deep/", "Deep/A/", "Deep/A/B/"] {
+        let status = davops::mkcol(&url(base, folder), ALICE).await;
+        assert!(status.is_success(), "MKCOL {folder}: {status}");
+    }
+    for path in ["Deep/A/B/f.txt", "Deep/A/g.txt"] {
+        let status = davops::put(&url(base, path), ALICE, b"content\n").await;
+        assert!(status.is_success(), "PUT {path}: {status}");
+    }
+    let spec = LockSpec {
+        depth: Depth::Infinity,
+        owner_xml: Some("<D:href>mailto:bob@example.com</D:href>".to_owned()),
+        ..LockSpec::default()
+    };
+    davops::lock(&url(base, "Deep/"), BOB, &spec).await.unwrap();
+    let credentials = if with_password {
+        "username = \"alice\"\npassword_env = \"PW_ALICE\"\n"
+    } else {
+        ""
+    };
+    for watch in [r#"["Deep/A/B/"]"#, r#"["Deep/A/g.txt"]"#] {
+        let report = status(&config(&format!(
+            "[[servers]]\nname = \"srv\"\nkind = \"webdav\"\nurl = \"{base}\"\n{credentials}watch = {watch}\n"
+        )))
+        .await;
+        assert!(!report.has_errors(), "{report:?}");
+        let path = if watch.contains("B/") {
+            "Deep/A/B/f.txt"
+        } else {
+            "Deep/A/g.txt"
+        };
+        let f = file(&report, path);
+        assert_eq!(f.state, FileState::Locked, "{watch}: {f:?}");
+        assert_eq!(f.locks.len(), 1, "{watch}: {f:?}");
+        assert!(f.locks[0].inherited, "{watch}: {f:?}");
+        assert_eq!(f.locks[0].owner.as_deref(), Some("bob@example.com"));
+    }
+}
+
+#[tokio::test]
+async fn dav_server_locks_inherited_from_far_above() {
+    let server = DavServer::start();
+    reads_locks_inherited_from_far_above(&server.base_url(), false).await;
+}
+
+#[tokio::test]
+async fn wsgidav_locks_inherited_from_far_above() {
+    let server = WsgiDav::start();
+    reads_locks_inherited_from_far_above(&server.base_url(), true).await;
+}
+
+/// Apache repeats inherited locks, and says it is mod_dav in every answer: a watched folder costs its own
+/// Depth-1 request and nothing else, not even with a lock two levels above it.
+#[tokio::test]
+async fn apache_locks_inherited_from_far_above_cost_no_extra_request() {
+    let server = Apache::start();
+    reads_locks_inherited_from_far_above(&server.base_url(), true).await;
+    let propfinds: Vec<String> = server
+        .access_log()
+        .lines()
+        .filter(|l| l.contains("\"PROPFIND "))
+        .map(str::to_owned)
+        .collect();
+    let folder_reads: Vec<&String> = propfinds
+        .iter()
+        .filter(|l| l.contains("/dav/Deep/A/B/ "))
+        .collect();
+    assert_eq!(folder_reads.len(), 1, "{propfinds:#?}");
+    for ancestor in ["/dav/ ", "/dav/Deep/ "] {
+        let reads = propfinds.iter().filter(|l| l.contains(ancestor)).count();
+        assert_eq!(
+            reads, 1,
+            "{ancestor}: read for the watched file only: {propfinds:#?}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn dav_server_every_lock_state() {
     let server = DavServer::start();
@@ -382,4 +461,67 @@ async fn a_silent_server_times_out() {
         error.message
     );
     assert!(elapsed < Duration::from_secs(10), "took {elapsed:?}");
+}
+
+/// Apache keeps a file's etag when the file is locked or unlocked. A source that reuses the entries of
+/// unchanged files from one poll to the next must still see every lock change.
+#[tokio::test]
+async fn apache_lock_changes_with_the_same_etag_are_seen_poll_after_poll() {
+    use lockwatch::protocol::Server;
+    let server = Apache::start();
+    let base = server.base_url();
+    assert!(
+        davops::mkcol(&url(&base, "Docs/"), ALICE)
+            .await
+            .is_success()
+    );
+    for path in ["Docs/a.txt", "Docs/b.txt"] {
+        assert!(
+            davops::put(&url(&base, path), ALICE, b"x\n")
+                .await
+                .is_success()
+        );
+    }
+    let config = config(&format!(
+        "[[servers]]\nname = \"srv\"\nkind = \"webdav\"\nurl = \"{base}\"\nusername = \"alice\"\npassword_env = \"PW_ALICE\"\nwatch = [\"Docs/\"]\n"
+    ));
+    let connected = Server::connect(
+        config.servers[0].clone(),
+        std::sync::Arc::new(lockwatch::secrets::MemoryStore::new()),
+    )
+    .await
+    .unwrap();
+    let source = connected.source().await.unwrap();
+    let watch = vec!["Docs/".to_owned()];
+    let mut etag = None;
+    let mut token = None;
+    for round in 0..5 {
+        let files = source.read(&watch, Utc::now()).await.unwrap();
+        let a = files.iter().find(|f| f.path == "Docs/a.txt").unwrap();
+        let expected = if round % 2 == 1 {
+            FileState::Locked
+        } else {
+            FileState::Unlocked
+        };
+        assert_eq!(a.state, expected, "round {round}: {a:?}");
+        assert!(a.etag.is_some());
+        if let Some(etag) = &etag {
+            assert_eq!(&a.etag, etag, "Apache keeps the etag across lock changes");
+        }
+        etag = Some(a.etag.clone());
+        match token.take() {
+            None => {
+                token = Some(
+                    davops::lock(&url(&base, "Docs/a.txt"), BOB, &LockSpec::default())
+                        .await
+                        .unwrap(),
+                )
+            }
+            Some(t) => assert!(
+                davops::unlock(&url(&base, "Docs/a.txt"), BOB, &t)
+                    .await
+                    .is_success()
+            ),
+        }
+    }
 }

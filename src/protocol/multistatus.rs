@@ -11,9 +11,9 @@
 //! let a server define entities) and undeclared namespace prefixes. Interpreting values (timeouts, owners)
 //! is left to the protocol modules.
 
-use quick_xml::NsReader;
-use quick_xml::events::Event;
-use quick_xml::name::ResolveResult;
+use quick_xml::Reader;
+use quick_xml::events::{BytesStart, Event};
+use quick_xml::name::{NamespaceError, PrefixDeclaration};
 
 use crate::model::LockScope;
 
@@ -171,9 +171,9 @@ enum El {
     Other,
 }
 
-fn classify(ns: &[u8], local: &[u8]) -> El {
+fn classify(ns: Ns, local: &[u8]) -> El {
     match ns {
-        DAV => match local {
+        Ns::Dav => match local {
             b"multistatus" => El::Multistatus,
             b"response" => El::Response,
             b"href" => El::Href,
@@ -197,8 +197,8 @@ fn classify(ns: &[u8], local: &[u8]) -> El {
             b"getetag" => El::GetEtag,
             _ => El::Other,
         },
-        OC if local == b"fileid" => El::FileId,
-        NC => match local {
+        Ns::Oc if local == b"fileid" => El::FileId,
+        Ns::Nc => match local {
             b"lock" => El::NcLock,
             b"lock-owner-type" => El::NcOwnerType,
             b"lock-owner" => El::NcOwner,
@@ -217,8 +217,196 @@ fn classify(ns: &[u8], local: &[u8]) -> El {
 #[derive(Default)]
 struct PropstatBuilder {
     props: Props,
-    names: Vec<El>,
+    /// The properties named in this propstat, one bit per [`El`] (a set without an allocation per file).
+    names: u64,
     status: Option<u16>,
+}
+
+impl El {
+    fn bit(self) -> u64 {
+        1 << (self as u32)
+    }
+
+    /// Whether the parser keeps this element's text (everything else is only checked, never copied).
+    fn keeps_text(self) -> bool {
+        matches!(
+            self,
+            El::Href
+                | El::Status
+                | El::Depth
+                | El::Timeout
+                | El::GetEtag
+                | El::FileId
+                | El::NcLock
+                | El::NcOwnerType
+                | El::NcOwner
+                | El::NcDisplayName
+                | El::NcEditor
+                | El::NcTime
+                | El::NcTimeout
+                | El::NcToken
+        )
+    }
+}
+
+/// The namespaces the parser tells apart. A declaration is classified once, where it is made; elements then
+/// resolve to one of these without comparing namespace URIs again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ns {
+    Dav,
+    Oc,
+    Nc,
+    Other,
+    /// `xmlns=""` / `xmlns:p=""`: the binding is removed.
+    Unset,
+}
+
+impl Ns {
+    fn of(uri: &[u8]) -> Ns {
+        match uri {
+            DAV => Ns::Dav,
+            OC => Ns::Oc,
+            NC => Ns::Nc,
+            b"" => Ns::Unset,
+            _ => Ns::Other,
+        }
+    }
+}
+
+const XML_NS: &[u8] = b"http://www.w3.org/XML/1998/namespace";
+const XMLNS_NS: &[u8] = b"http://www.w3.org/2000/xmlns/";
+
+/// One `xmlns` / `xmlns:p` declaration in scope: the prefix (`len` bytes at `start` of
+/// [`Namespaces::prefixes`], empty for the default namespace), its namespace, and the depth of the element
+/// that made it.
+struct Binding {
+    start: usize,
+    len: usize,
+    /// The prefix packed into an integer when it is short (see [`pack`]), so the usual lookups compare
+    /// one word instead of calling `memcmp`.
+    key: Option<u64>,
+    ns: Ns,
+    depth: usize,
+}
+
+/// A prefix of at most 7 bytes as one integer (bytes and length); `None` for longer ones.
+fn pack(prefix: &[u8]) -> Option<u64> {
+    if prefix.len() > 7 {
+        return None;
+    }
+    let mut word = [0u8; 8];
+    word[..prefix.len()].copy_from_slice(prefix);
+    word[7] = prefix.len() as u8;
+    Some(u64::from_le_bytes(word))
+}
+
+/// The namespace declarations in scope, with quick-xml's rules (the `xml` and `xmlns` prefixes are
+/// reserved; a prefix bound to `""` is undeclared) but classified once per declaration. Elements without
+/// attributes, almost all of them, cost nothing here.
+#[derive(Default)]
+struct Namespaces {
+    prefixes: Vec<u8>,
+    bindings: Vec<Binding>,
+}
+
+impl Namespaces {
+    /// Adds the declarations of `start`, an element at `depth`.
+    fn declare(&mut self, start: &BytesStart<'_>, depth: usize) -> Result<(), ParseError> {
+        if start.attributes_raw().iter().all(u8::is_ascii_whitespace) {
+            return Ok(());
+        }
+        for attribute in start.attributes().with_checks(false) {
+            let Ok(attribute) = attribute else { break };
+            let Some(declaration) = attribute.key.as_namespace_binding() else {
+                continue;
+            };
+            let uri: &[u8] = &attribute.value;
+            let prefix: &[u8] = match declaration {
+                PrefixDeclaration::Default => b"",
+                PrefixDeclaration::Named(b"xml") if uri == XML_NS => continue,
+                PrefixDeclaration::Named(b"xml") => {
+                    return Err(namespace_error(NamespaceError::InvalidXmlPrefixBind(
+                        uri.to_vec(),
+                    )));
+                }
+                PrefixDeclaration::Named(b"xmlns") => {
+                    return Err(namespace_error(NamespaceError::InvalidXmlnsPrefixBind(
+                        uri.to_vec(),
+                    )));
+                }
+                PrefixDeclaration::Named(prefix) if uri == XML_NS => {
+                    return Err(namespace_error(NamespaceError::InvalidPrefixForXml(
+                        prefix.to_vec(),
+                    )));
+                }
+                PrefixDeclaration::Named(prefix) if uri == XMLNS_NS => {
+                    return Err(namespace_error(NamespaceError::InvalidPrefixForXmlns(
+                        prefix.to_vec(),
+                    )));
+                }
+                PrefixDeclaration::Named(prefix) => prefix,
+            };
+            if self.bindings.len() >= MAX_NAMESPACES_IN_SCOPE {
+                return Err(ParseError(format!(
+                    "the XML declares more than {MAX_NAMESPACES_IN_SCOPE} namespaces at once"
+                )));
+            }
+            let start = self.prefixes.len();
+            self.prefixes.extend_from_slice(prefix);
+            self.bindings.push(Binding {
+                start,
+                len: prefix.len(),
+                key: pack(prefix),
+                ns: Ns::of(uri),
+                depth,
+            });
+        }
+        Ok(())
+    }
+
+    /// Drops the declarations of the element at `depth` that just ended.
+    fn end(&mut self, depth: usize) {
+        while let Some(last) = self.bindings.last()
+            && last.depth >= depth
+        {
+            self.prefixes.truncate(last.start);
+            self.bindings.pop();
+        }
+    }
+
+    /// The namespace of an element name with `prefix`: `Ok(None)` when it has none (no default namespace),
+    /// an error naming the prefix when it is not declared.
+    fn resolve(&self, prefix: Option<&[u8]>) -> Result<Option<Ns>, ParseError> {
+        let wanted = prefix.unwrap_or(b"");
+        let found = match pack(wanted) {
+            Some(key) => self.bindings.iter().rev().find(|b| b.key == Some(key)),
+            None => self.bindings.iter().rev().find(|b| {
+                b.len == wanted.len() && &self.prefixes[b.start..b.start + b.len] == wanted
+            }),
+        };
+        match (found.map(|b| b.ns), prefix) {
+            (Some(Ns::Unset), None) | (None, None) => Ok(None),
+            (Some(ns), _) if ns != Ns::Unset => Ok(Some(ns)),
+            // The reserved prefixes are always bound (and never to a namespace Lockwatch reads).
+            (_, Some(b"xml" | b"xmlns")) => Ok(Some(Ns::Other)),
+            (_, Some(prefix)) => Err(ParseError(format!(
+                "XML uses the undeclared namespace prefix `{}`",
+                quote(prefix)
+            ))),
+            (Some(_), None) => Ok(None),
+        }
+    }
+}
+
+fn namespace_error(err: NamespaceError) -> ParseError {
+    ParseError(format!(
+        "not well-formed XML: {}",
+        crate::display::safe(&quick_xml::Error::from(err).to_string(), 2 * QUOTE_MAX)
+    ))
+}
+
+fn utf8_error(what: &str, err: impl std::fmt::Display) -> ParseError {
+    ParseError(format!("{what} is not valid UTF-8: {err}"))
 }
 
 /// Parses a multistatus body.
@@ -229,238 +417,55 @@ pub fn parse(body: &[u8]) -> Result<Vec<Response>, ParseError> {
         return Err(ParseError(describe_non_xml(body)));
     }
 
-    let mut reader = NsReader::from_reader(body);
+    let mut reader = Reader::from_reader(body);
     reader.config_mut().check_end_names = true;
-    reader.config_mut().expand_empty_elements = true;
 
-    let mut stack: Vec<El> = Vec::with_capacity(16);
-    // Namespace declarations made by each open element, and their sum.
-    let mut declared: Vec<usize> = Vec::with_capacity(16);
-    let mut in_scope = 0usize;
-    let mut text = String::new();
-    let mut responses = Vec::new();
-    let mut response: Option<Response> = None;
-    let mut propstat: Option<PropstatBuilder> = None;
-    let mut lock: Option<ActiveLock> = None;
-    let mut owner: Option<(usize, Owner)> = None;
-    let mut seen_root = false;
-
+    let mut doc = Document {
+        body,
+        stack: Vec::with_capacity(16),
+        namespaces: Namespaces::default(),
+        text: String::new(),
+        keep_text: false,
+        responses: Vec::new(),
+        response: None,
+        propstat: None,
+        lock: None,
+        owner: None,
+        seen_root: false,
+    };
     loop {
         let before = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX);
-        let (ns, event) = reader.read_resolved_event().map_err(|err| {
+        let event = reader.read_event().map_err(|err| {
             ParseError(format!(
                 "not well-formed XML: {}",
                 crate::display::safe(&err.to_string(), 2 * QUOTE_MAX)
             ))
         })?;
+        let after = || usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX);
         match event {
-            Event::Start(start) => {
-                if stack.len() >= MAX_DEPTH {
-                    return Err(ParseError(format!(
-                        "the XML nests elements more than {MAX_DEPTH} levels deep"
-                    )));
-                }
-                let declarations = start
-                    .attributes()
-                    .with_checks(false)
-                    .filter_map(|a| a.ok())
-                    .filter(|a| a.key.as_namespace_binding().is_some())
-                    .count();
-                in_scope += declarations;
-                if in_scope > MAX_NAMESPACES_IN_SCOPE {
-                    return Err(ParseError(format!(
-                        "the XML declares more than {MAX_NAMESPACES_IN_SCOPE} namespaces at once"
-                    )));
-                }
-                declared.push(declarations);
-                let el = match ns {
-                    ResolveResult::Bound(ns) => classify(ns.as_ref(), start.local_name().as_ref()),
-                    ResolveResult::Unbound => El::Other,
-                    ResolveResult::Unknown(prefix) => {
-                        return Err(ParseError(format!(
-                            "XML uses the undeclared namespace prefix `{}`",
-                            quote(&prefix)
-                        )));
-                    }
-                };
-                if !seen_root {
-                    if start.local_name().as_ref().eq_ignore_ascii_case(b"html") {
-                        return Err(ParseError("an HTML page instead of WebDAV XML".into()));
-                    }
-                    if el != El::Multistatus {
-                        return Err(ParseError(format!(
-                            "expected a DAV:multistatus document, found <{}>",
-                            quote(start.name().as_ref())
-                        )));
-                    }
-                    seen_root = true;
-                }
-                let parent = stack.last().copied();
-                let in_prop =
-                    parent == Some(El::Prop) && stack.iter().rev().nth(1) == Some(&El::Propstat);
-                match (parent, el) {
-                    (Some(El::Multistatus), El::Response) => response = Some(Response::default()),
-                    (Some(El::Response), El::Propstat) => {
-                        propstat = Some(PropstatBuilder::default())
-                    }
-                    (Some(El::LockDiscovery), El::ActiveLock) => lock = Some(ActiveLock::default()),
-                    (Some(El::ActiveLock), El::Owner) => {
-                        let after = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX);
-                        owner = Some((after, Owner::default()));
-                    }
-                    (Some(El::LockScope), El::Exclusive | El::Shared) => {
-                        let scope = if el == El::Exclusive {
-                            LockScope::Exclusive
-                        } else {
-                            LockScope::Shared
-                        };
-                        match stack.iter().rev().nth(1) {
-                            Some(El::ActiveLock) => {
-                                if let Some(lock) = lock.as_mut() {
-                                    lock.scope = Some(scope);
-                                }
-                            }
-                            Some(El::LockEntry) => {
-                                if let Some(ps) = propstat.as_mut()
-                                    && let Prop::Found(scopes) = &mut ps.props.supportedlock
-                                    && !scopes.contains(&scope)
-                                {
-                                    scopes.push(scope);
-                                }
-                            }
-                            _ => {}
-                        }
-                    }
-                    (Some(El::ResourceType), El::Collection) => {
-                        if let Some(ps) = propstat.as_mut() {
-                            ps.props.collection = Prop::Found(true);
-                        }
-                    }
-                    _ => {}
-                }
-                if in_prop && let Some(ps) = propstat.as_mut() {
-                    ps.names.push(el);
-                    match el {
-                        El::LockDiscovery => ps.props.lockdiscovery = Prop::Found(Vec::new()),
-                        El::SupportedLock => ps.props.supportedlock = Prop::Found(Vec::new()),
-                        El::ResourceType => ps.props.collection = Prop::Found(false),
-                        _ => {}
-                    }
-                }
-                owner_boundary(&mut owner);
-                stack.push(el);
-                text.clear();
+            Event::Start(start) => doc.start(&start, after())?,
+            // An empty element is a start and an end at once; handled here rather than expanded by the
+            // reader into two events, which costs a reader call per `<D:write/>`.
+            Event::Empty(start) => {
+                let at = after();
+                doc.start(&start, at)?;
+                doc.end(at)?;
             }
-            Event::End(_) => {
-                let Some(el) = stack.pop() else {
-                    return Err(ParseError("unbalanced end tag".into()));
-                };
-                in_scope -= declared.pop().unwrap_or(0);
-                owner_boundary(&mut owner);
-                let parent = stack.last().copied();
-                let value = text.trim();
-                match (parent, el) {
-                    (Some(El::Multistatus), El::Response) => {
-                        if let Some(r) = response.take() {
-                            responses.push(r);
-                        }
-                    }
-                    (Some(El::Response), El::Href) => {
-                        if let Some(r) = response.as_mut()
-                            && r.href.is_empty()
-                        {
-                            r.href = value.to_owned();
-                        }
-                    }
-                    (Some(El::Response), El::Status) => {
-                        if let Some(r) = response.as_mut() {
-                            r.status = status_code(value);
-                        }
-                    }
-                    (Some(El::Propstat), El::Status) => {
-                        if let Some(ps) = propstat.as_mut() {
-                            ps.status = status_code(value);
-                        }
-                    }
-                    (Some(El::Response), El::Propstat) => {
-                        if let (Some(ps), Some(r)) = (propstat.take(), response.as_mut()) {
-                            merge(&mut r.props, ps);
-                        }
-                    }
-                    (Some(El::LockDiscovery), El::ActiveLock) => {
-                        if let (Some(l), Some(ps)) = (lock.take(), propstat.as_mut())
-                            && let Prop::Found(locks) = &mut ps.props.lockdiscovery
-                        {
-                            locks.push(l);
-                        }
-                    }
-                    (Some(El::ActiveLock), El::Depth) => {
-                        set(&mut lock, |l| l.depth = Some(value.to_owned()))
-                    }
-                    (Some(El::ActiveLock), El::Timeout) => {
-                        set(&mut lock, |l| l.timeout = Some(value.to_owned()))
-                    }
-                    (Some(El::LockToken), El::Href) => set(&mut lock, |l| {
-                        if l.token.is_none() && !value.is_empty() {
-                            l.token = Some(value.to_owned());
-                        }
-                    }),
-                    (Some(El::LockRoot), El::Href) => set(&mut lock, |l| {
-                        if !value.is_empty() {
-                            l.root = Some(value.to_owned());
-                        }
-                    }),
-                    (Some(El::ActiveLock), El::Owner) => {
-                        if let Some((start, mut o)) = owner.take() {
-                            o.raw = body
-                                .get(start..before)
-                                .map(|raw| String::from_utf8_lossy(raw).trim().to_owned())
-                                .unwrap_or_default();
-                            o.text = collapse_whitespace(&o.text);
-                            set(&mut lock, |l| l.owner = Some(o));
-                        }
-                    }
-                    (Some(El::Owner), El::Href) => {
-                        if let Some((_, o)) = owner.as_mut()
-                            && o.href.is_none()
-                            && !value.is_empty()
-                        {
-                            o.href = Some(value.to_owned());
-                        }
-                    }
-                    (Some(El::Prop), leaf) if stack.iter().rev().nth(1) == Some(&El::Propstat) => {
-                        if let Some(ps) = propstat.as_mut() {
-                            let v = || Prop::Found(value.to_owned());
-                            match leaf {
-                                El::GetEtag => ps.props.etag = v(),
-                                El::FileId => ps.props.fileid = v(),
-                                El::NcLock => ps.props.nc.lock = v(),
-                                El::NcOwnerType => ps.props.nc.owner_type = v(),
-                                El::NcOwner => ps.props.nc.owner = v(),
-                                El::NcDisplayName => ps.props.nc.displayname = v(),
-                                El::NcEditor => ps.props.nc.editor = v(),
-                                El::NcTime => ps.props.nc.time = v(),
-                                El::NcTimeout => ps.props.nc.timeout = v(),
-                                El::NcToken => ps.props.nc.token = v(),
-                                _ => {}
-                            }
-                        }
-                    }
-                    _ => {}
-                }
-                text.clear();
+            Event::End(_) => doc.end(before)?,
+            // Text nobody reads is only checked (it must still be UTF-8), never decoded or copied.
+            Event::Text(t) if !doc.keep_text => {
+                std::str::from_utf8(&t).map_err(|err| utf8_error("text", err))?;
             }
             Event::Text(t) => {
-                let decoded = t
-                    .xml_content()
-                    .map_err(|err| ParseError(format!("text is not valid UTF-8: {err}")))?;
-                push_text(&mut text, &mut owner, &decoded);
+                let decoded = t.xml_content().map_err(|err| utf8_error("text", err))?;
+                doc.push_text(&decoded);
+            }
+            Event::CData(t) if !doc.keep_text => {
+                std::str::from_utf8(&t).map_err(|err| utf8_error("CDATA", err))?;
             }
             Event::CData(t) => {
-                let decoded = t
-                    .decode()
-                    .map_err(|err| ParseError(format!("CDATA is not valid UTF-8: {err}")))?;
-                push_text(&mut text, &mut owner, &decoded);
+                let decoded = t.decode().map_err(|err| utf8_error("CDATA", err))?;
+                doc.push_text(&decoded);
             }
             Event::GeneralRef(r) => {
                 let ch = if r.is_char_ref() {
@@ -481,8 +486,10 @@ pub fn parse(body: &[u8]) -> Result<Vec<Response>, ParseError> {
                         }
                     }
                 };
-                if let Some(ch) = ch {
-                    push_text(&mut text, &mut owner, ch.encode_utf8(&mut [0; 4]));
+                if let Some(ch) = ch
+                    && doc.keep_text
+                {
+                    doc.push_text(ch.encode_utf8(&mut [0; 4]));
                 }
             }
             Event::DocType(doctype) => {
@@ -499,20 +506,232 @@ pub fn parse(body: &[u8]) -> Result<Vec<Response>, ParseError> {
                 ));
             }
             Event::Eof => break,
-            Event::Empty(_) | Event::Decl(_) | Event::PI(_) | Event::Comment(_) => {}
+            Event::Decl(_) | Event::PI(_) | Event::Comment(_) => {}
         }
     }
-    if !seen_root {
+    if !doc.seen_root {
         return Err(ParseError(
             "the answer is empty or has no XML element".into(),
         ));
     }
-    if !stack.is_empty() {
+    if !doc.stack.is_empty() {
         return Err(ParseError(
             "the XML document ends before its elements are closed (truncated?)".into(),
         ));
     }
-    Ok(responses)
+    Ok(doc.responses)
+}
+
+/// The parser's state between events.
+struct Document<'a> {
+    body: &'a [u8],
+    /// The open elements, innermost last.
+    stack: Vec<El>,
+    namespaces: Namespaces,
+    /// The text of the innermost element so far (only while [`Document::keep_text`]).
+    text: String,
+    /// Whether text at this point is kept (inside an element whose value is read, or inside an owner).
+    keep_text: bool,
+    responses: Vec<Response>,
+    response: Option<Response>,
+    propstat: Option<PropstatBuilder>,
+    lock: Option<ActiveLock>,
+    /// The owner being read, with the offset where its content starts.
+    owner: Option<(usize, Owner)>,
+    seen_root: bool,
+}
+
+impl Document<'_> {
+    fn push_text(&mut self, piece: &str) {
+        push_text(&mut self.text, &mut self.owner, piece);
+    }
+
+    /// An element starts; its content begins at offset `after`.
+    fn start(&mut self, start: &BytesStart<'_>, after: usize) -> Result<(), ParseError> {
+        let stack = &mut self.stack;
+        if stack.len() >= MAX_DEPTH {
+            return Err(ParseError(format!(
+                "the XML nests elements more than {MAX_DEPTH} levels deep"
+            )));
+        }
+        self.namespaces.declare(start, stack.len())?;
+        let (local, prefix) = start.name().decompose();
+        let el = match self
+            .namespaces
+            .resolve(prefix.as_ref().map(|p| p.as_ref()))?
+        {
+            Some(ns) => classify(ns, local.as_ref()),
+            None => El::Other,
+        };
+        if !self.seen_root {
+            if start.local_name().as_ref().eq_ignore_ascii_case(b"html") {
+                return Err(ParseError("an HTML page instead of WebDAV XML".into()));
+            }
+            if el != El::Multistatus {
+                return Err(ParseError(format!(
+                    "expected a DAV:multistatus document, found <{}>",
+                    quote(start.name().as_ref())
+                )));
+            }
+            self.seen_root = true;
+        }
+        let parent = stack.last().copied();
+        let grandparent = stack.iter().rev().nth(1).copied();
+        let in_prop = parent == Some(El::Prop) && grandparent == Some(El::Propstat);
+        match (parent, el) {
+            (Some(El::Multistatus), El::Response) => self.response = Some(Response::default()),
+            (Some(El::Response), El::Propstat) => self.propstat = Some(PropstatBuilder::default()),
+            (Some(El::LockDiscovery), El::ActiveLock) => self.lock = Some(ActiveLock::default()),
+            (Some(El::ActiveLock), El::Owner) => self.owner = Some((after, Owner::default())),
+            (Some(El::LockScope), El::Exclusive | El::Shared) => {
+                let scope = if el == El::Exclusive {
+                    LockScope::Exclusive
+                } else {
+                    LockScope::Shared
+                };
+                match grandparent {
+                    Some(El::ActiveLock) => {
+                        if let Some(lock) = self.lock.as_mut() {
+                            lock.scope = Some(scope);
+                        }
+                    }
+                    Some(El::LockEntry) => {
+                        if let Some(ps) = self.propstat.as_mut()
+                            && let Prop::Found(scopes) = &mut ps.props.supportedlock
+                            && !scopes.contains(&scope)
+                        {
+                            scopes.push(scope);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            (Some(El::ResourceType), El::Collection) => {
+                if let Some(ps) = self.propstat.as_mut() {
+                    ps.props.collection = Prop::Found(true);
+                }
+            }
+            _ => {}
+        }
+        if in_prop && let Some(ps) = self.propstat.as_mut() {
+            ps.names |= el.bit();
+            match el {
+                El::LockDiscovery => ps.props.lockdiscovery = Prop::Found(Vec::new()),
+                El::SupportedLock => ps.props.supportedlock = Prop::Found(Vec::new()),
+                El::ResourceType => ps.props.collection = Prop::Found(false),
+                _ => {}
+            }
+        }
+        owner_boundary(&mut self.owner);
+        stack.push(el);
+        self.text.clear();
+        self.keep_text = self.owner.is_some() || el.keeps_text();
+        Ok(())
+    }
+
+    /// The innermost element ends at offset `before`.
+    fn end(&mut self, before: usize) -> Result<(), ParseError> {
+        let Some(el) = self.stack.pop() else {
+            return Err(ParseError("unbalanced end tag".into()));
+        };
+        let stack = &self.stack;
+        self.namespaces.end(stack.len());
+        owner_boundary(&mut self.owner);
+        let parent = stack.last().copied();
+        let value = self.text.trim();
+        let lock = &mut self.lock;
+        match (parent, el) {
+            (Some(El::Multistatus), El::Response) => {
+                if let Some(r) = self.response.take() {
+                    self.responses.push(r);
+                }
+            }
+            (Some(El::Response), El::Href) => {
+                if let Some(r) = self.response.as_mut()
+                    && r.href.is_empty()
+                {
+                    r.href = value.to_owned();
+                }
+            }
+            (Some(El::Response), El::Status) => {
+                if let Some(r) = self.response.as_mut() {
+                    r.status = status_code(value);
+                }
+            }
+            (Some(El::Propstat), El::Status) => {
+                if let Some(ps) = self.propstat.as_mut() {
+                    ps.status = status_code(value);
+                }
+            }
+            (Some(El::Response), El::Propstat) => {
+                if let (Some(ps), Some(r)) = (self.propstat.take(), self.response.as_mut()) {
+                    merge(&mut r.props, ps);
+                }
+            }
+            (Some(El::LockDiscovery), El::ActiveLock) => {
+                if let (Some(l), Some(ps)) = (lock.take(), self.propstat.as_mut())
+                    && let Prop::Found(locks) = &mut ps.props.lockdiscovery
+                {
+                    locks.push(l);
+                }
+            }
+            (Some(El::ActiveLock), El::Depth) => set(lock, |l| l.depth = Some(value.to_owned())),
+            (Some(El::ActiveLock), El::Timeout) => {
+                set(lock, |l| l.timeout = Some(value.to_owned()))
+            }
+            (Some(El::LockToken), El::Href) => set(lock, |l| {
+                if l.token.is_none() && !value.is_empty() {
+                    l.token = Some(value.to_owned());
+                }
+            }),
+            (Some(El::LockRoot), El::Href) => set(lock, |l| {
+                if !value.is_empty() {
+                    l.root = Some(value.to_owned());
+                }
+            }),
+            (Some(El::ActiveLock), El::Owner) => {
+                if let Some((start, mut o)) = self.owner.take() {
+                    o.raw = self
+                        .body
+                        .get(start..before)
+                        .map(|raw| String::from_utf8_lossy(raw).trim().to_owned())
+                        .unwrap_or_default();
+                    o.text = collapse_whitespace(&o.text);
+                    set(lock, |l| l.owner = Some(o));
+                }
+            }
+            (Some(El::Owner), El::Href) => {
+                if let Some((_, o)) = self.owner.as_mut()
+                    && o.href.is_none()
+                    && !value.is_empty()
+                {
+                    o.href = Some(value.to_owned());
+                }
+            }
+            (Some(El::Prop), leaf) if stack.iter().rev().nth(1) == Some(&El::Propstat) => {
+                if let Some(ps) = self.propstat.as_mut() {
+                    let v = || Prop::Found(value.to_owned());
+                    match leaf {
+                        El::GetEtag => ps.props.etag = v(),
+                        El::FileId => ps.props.fileid = v(),
+                        El::NcLock => ps.props.nc.lock = v(),
+                        El::NcOwnerType => ps.props.nc.owner_type = v(),
+                        El::NcOwner => ps.props.nc.owner = v(),
+                        El::NcDisplayName => ps.props.nc.displayname = v(),
+                        El::NcEditor => ps.props.nc.editor = v(),
+                        El::NcTime => ps.props.nc.time = v(),
+                        El::NcTimeout => ps.props.nc.timeout = v(),
+                        El::NcToken => ps.props.nc.token = v(),
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
+        }
+        self.text.clear();
+        self.keep_text = self.owner.is_some() || stack.last().is_some_and(|el| el.keeps_text());
+        Ok(())
+    }
 }
 
 /// Server-supplied bytes for an error message: inert, one line, bounded.
@@ -548,6 +767,23 @@ fn collapse_whitespace(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// The properties a propstat can carry.
+const PROPERTIES: [El; 13] = [
+    El::ResourceType,
+    El::GetEtag,
+    El::LockDiscovery,
+    El::SupportedLock,
+    El::FileId,
+    El::NcLock,
+    El::NcOwnerType,
+    El::NcOwner,
+    El::NcDisplayName,
+    El::NcEditor,
+    El::NcTime,
+    El::NcTimeout,
+    El::NcToken,
+];
+
 /// Merges a finished propstat into the response: found values win over failures. Values are moved, not
 /// cloned (a lock list per file adds up over a 10,000-file listing).
 fn merge(props: &mut Props, ps: PropstatBuilder) {
@@ -569,7 +805,7 @@ fn merge(props: &mut Props, ps: PropstatBuilder) {
         names,
         ..
     } = ps;
-    for name in names {
+    for name in PROPERTIES.into_iter().filter(|el| names & el.bit() != 0) {
         match name {
             El::ResourceType => put(&mut props.collection, &mut p.collection, ok, failed),
             El::GetEtag => put(&mut props.etag, &mut p.etag, ok, failed),
@@ -792,6 +1028,60 @@ mod tests {
             response.repeat(5_000)
         );
         assert_eq!(parse(body.as_bytes()).unwrap().len(), 5_000);
+    }
+
+    #[test]
+    fn namespace_rules_follow_xml_names() {
+        // A default namespace, undone by `xmlns=""` below it; a prefix redeclared inside an element.
+        let r = one(
+            r#"<multistatus xmlns="DAV:"><response><href>/a</href><propstat><prop><getetag>"e"</getetag><p:getetag xmlns:p="urn:x">no</p:getetag><lockdiscovery xmlns=""/><q:x xmlns:q="DAV:"><q:y/></q:x></prop></propstat></response></multistatus>"#,
+        );
+        assert_eq!(r.props.etag, Prop::Found("\"e\"".into()));
+        assert_eq!(r.props.lockdiscovery, Prop::Absent, "not in DAV: any more");
+        let cases: &[(&str, &str)] = &[
+            // `xmlns:p=""` undeclares p (XML 1.1); using it afterwards is an undeclared prefix.
+            (
+                r#"<d:multistatus xmlns:d="DAV:"><d:response xmlns:d=""/></d:multistatus>"#,
+                "undeclared namespace prefix `d`",
+            ),
+            // A prefix declared on an element is gone after it.
+            (
+                r#"<d:multistatus xmlns:d="DAV:"><x:a xmlns:x="urn:x"/><x:b/></d:multistatus>"#,
+                "undeclared namespace prefix `x`",
+            ),
+            (
+                r#"<d:multistatus xmlns:d="DAV:" xmlns:xml="urn:not-xml"/>"#,
+                "not well-formed",
+            ),
+            (
+                r#"<d:multistatus xmlns:d="DAV:" xmlns:xmlns="urn:x"/>"#,
+                "not well-formed",
+            ),
+        ];
+        for (body, needle) in cases {
+            let err = parse(body.as_bytes()).unwrap_err();
+            assert!(err.0.contains(needle), "{body}: {err}");
+        }
+        // The reserved `xml` prefix needs no declaration.
+        let r = one(
+            r#"<d:multistatus xmlns:d="DAV:"><d:response><d:href xml:lang="en">/a</d:href><xml:note/></d:response></d:multistatus>"#,
+        );
+        assert_eq!(r.href, "/a");
+    }
+
+    #[test]
+    fn text_inside_skipped_elements_is_still_checked() {
+        let mut body =
+            br#"<d:multistatus xmlns:d="DAV:"><d:response><d:href>/a</d:href><d:x>"#.to_vec();
+        body.extend_from_slice(b"\xff\xfe");
+        body.extend_from_slice(br#"</d:x></d:response></d:multistatus>"#);
+        let err = parse(&body).unwrap_err();
+        assert!(err.0.contains("not valid UTF-8"), "{err}");
+        let err = parse(
+            br#"<d:multistatus xmlns:d="DAV:"><d:response><d:x>&nope;</d:x></d:response></d:multistatus>"#,
+        )
+        .unwrap_err();
+        assert!(err.0.contains("undefined entity"), "{err}");
     }
 
     #[test]

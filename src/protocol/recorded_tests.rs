@@ -252,6 +252,69 @@ fn folder_lock_applies_to_every_member_once() {
     );
 }
 
+/// What each server's answers show about inherited locks, which decides whether ancestors must be read:
+/// Apache (by its mod_dav_fs namespace, even with no lock in sight) and dav-server (by a folder lock listed
+/// on its members) repeat them; WsgiDAV's members leave the folder's lock out.
+#[test]
+fn each_server_shows_how_it_reports_inherited_locks() {
+    let base = Url::parse("http://127.0.0.1:1/dav/").unwrap();
+    let evidence = |s: &str, name: &str, entry: &str| {
+        let body = fixture(&format!("webdav/{s}"), name);
+        let fetched = sort_listing(&base, entry, parse(&body).unwrap()).unwrap();
+        inheritance_evidence(&body, &fetched)
+    };
+    let locked = "propfind-depth1-locked-folder.xml";
+    assert_eq!(
+        evidence("apache", locked, "Locked/"),
+        Some(Inheritance::Repeated)
+    );
+    assert_eq!(
+        evidence("dav-server", locked, "Locked/"),
+        Some(Inheritance::Repeated)
+    );
+    assert_eq!(
+        evidence("wsgidav", locked, "Locked/"),
+        Some(Inheritance::Omitted)
+    );
+    let unlocked = "propfind-depth0-unlocked.xml";
+    assert_eq!(
+        evidence("apache", unlocked, "Reports/c.txt"),
+        Some(Inheritance::Repeated),
+        "mod_dav, known by its namespace"
+    );
+    assert_eq!(evidence("dav-server", unlocked, "Reports/c.txt"), None);
+    assert_eq!(evidence("wsgidav", unlocked, "Reports/c.txt"), None);
+
+    // A watched file under a locked folder, against the folder's lock read as an ancestor.
+    for (s, expected) in [
+        ("apache", Inheritance::Repeated),
+        ("dav-server", Inheritance::Repeated),
+        ("wsgidav", Inheritance::Omitted),
+    ] {
+        let folder = parse(&fixture(&format!("webdav/{s}"), locked)).unwrap();
+        let ancestor_locks = infinity_locks("Locked/", &folder[0]);
+        let member = parse(&fixture(
+            &format!("webdav/{s}"),
+            "propfind-depth0-inherited-member.xml",
+        ))
+        .unwrap();
+        assert_eq!(
+            repeated_below(&ancestor_locks, &[&member[0]]),
+            Some(expected),
+            "{s}"
+        );
+    }
+
+    // Learning: "omitted" is final, whatever comes after.
+    let source = webdav();
+    assert_eq!(source.inheritance(), Inheritance::Unknown);
+    source.learn(Some(Inheritance::Repeated));
+    assert_eq!(source.clone().inheritance(), Inheritance::Repeated);
+    source.learn(Some(Inheritance::Omitted));
+    source.learn(Some(Inheritance::Repeated));
+    assert_eq!(source.inheritance(), Inheritance::Omitted);
+}
+
 #[test]
 fn nextcloud_user_lock_recorded_from_a_real_server() {
     let (config, http) = server(

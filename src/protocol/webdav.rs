@@ -2,14 +2,24 @@
 //!
 //! One PROPFIND per watched entry: `Depth: 1` for a folder (its members in one request, never one per
 //! file), `Depth: 0` for a file. A file is locked when its own `lockdiscovery` lists a lock *or* an
-//! ancestor folder holds a depth-infinity lock: servers are not required to repeat inherited locks on
-//! members, so each distinct ancestor folder (within the server URL) that is not itself a watched folder is
-//! read once with `Depth: 0`. A resource whose `lockdiscovery` comes back in a failed propstat, or not at all,
-//! is `unsupported` — the server cannot say, so Lockwatch does not guess "unlocked".
+//! ancestor folder holds a depth-infinity lock.
+//!
+//! Whether that second case costs requests depends on the server. Apache mod_dav and dav-server repeat an
+//! ancestor's depth-infinity lock in the `lockdiscovery` of every resource below it (as RFC 4918's
+//! `lockroot` anticipates), so the watched entries' own answers already carry it. WsgiDAV lists only
+//! the locks made on the resource itself. So each source learns, from the answers it reads anyway, how
+//! its server behaves ([`Inheritance`]): until it knows that the server repeats inherited locks, each
+//! distinct ancestor folder (within the server URL) that is not itself a watched folder is also read with
+//! `Depth: 0`; once it knows, nothing more is sent, and a poll costs one request per watched entry.
+//!
+//! A resource whose `lockdiscovery` comes back in a failed propstat, or not at all, is `unsupported` — the
+//! server cannot say, so Lockwatch does not guess "unlocked".
 //!
 //! Taking and releasing locks is not here yet; this module only reads.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use futures_util::future::BoxFuture;
@@ -46,6 +56,8 @@ pub struct WebDav {
     name: String,
     base: Url,
     http: HttpClient,
+    /// What this server has shown about inherited locks ([`Inheritance`] as a number), shared by clones.
+    inheritance: Arc<AtomicU8>,
 }
 
 impl WebDav {
@@ -55,8 +67,92 @@ impl WebDav {
             name: config.name.clone(),
             base: config.url.clone(),
             http,
+            inheritance: Arc::new(AtomicU8::new(Inheritance::Unknown as u8)),
         }
     }
+
+    /// What the server has shown so far about inherited locks.
+    pub fn inheritance(&self) -> Inheritance {
+        match self.inheritance.load(Ordering::Relaxed) {
+            1 => Inheritance::Repeated,
+            2 => Inheritance::Omitted,
+            _ => Inheritance::Unknown,
+        }
+    }
+
+    /// Records new evidence. "Omitted" is final: one server answer that leaves out an inherited lock is
+    /// enough to read ancestors from then on.
+    fn learn(&self, evidence: Option<Inheritance>) {
+        let next = match (self.inheritance(), evidence) {
+            (_, None) | (Inheritance::Omitted, _) => return,
+            (_, Some(seen)) => seen,
+        };
+        if next != self.inheritance() {
+            tracing::debug!(server = %self.name, inheritance = ?next, "learned how the server reports inherited locks");
+            self.inheritance.store(next as u8, Ordering::Relaxed);
+        }
+    }
+}
+
+/// How a server reports a depth-infinity lock on the resources below the locked folder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Inheritance {
+    /// Not known yet: ancestors are read.
+    Unknown = 0,
+    /// Every resource below the folder lists the lock in its own `lockdiscovery` (Apache mod_dav,
+    /// dav-server): reading the watched entries is enough.
+    Repeated = 1,
+    /// Only the locked folder lists it (WsgiDAV): ancestors must be read.
+    Omitted = 2,
+}
+
+/// The live-property namespace of Apache's mod_dav_fs, declared in every answer it writes. mod_dav lists
+/// every lock that applies to a resource, direct or inherited (`dav_lock_query` asks its lock database for
+/// resolved locks), so its answers are evidence enough.
+const MOD_DAV_FS_NS: &[u8] = b"http://apache.org/dav/props/";
+
+/// What one answer shows about inherited locks, if anything: Apache's own namespace, or a folder's
+/// depth-infinity lock next to its members' lock lists.
+fn inheritance_evidence(body: &[u8], fetched: &Fetched) -> Option<Inheritance> {
+    let head = &body[..body.len().min(4096)];
+    let from_members = fetched.own.as_ref().and_then(|own| {
+        let members: Vec<&Response> = fetched.members.iter().map(|(_, r)| r).collect();
+        repeated_below(&infinity_locks("", own), &members)
+    });
+    match from_members {
+        Some(Inheritance::Omitted) => Some(Inheritance::Omitted),
+        _ if head
+            .windows(MOD_DAV_FS_NS.len())
+            .any(|w| w == MOD_DAV_FS_NS) =>
+        {
+            Some(Inheritance::Repeated)
+        }
+        other => other,
+    }
+}
+
+/// Whether `below`, resources under the folders holding the depth-infinity locks `locks`, list those
+/// locks in their own `lockdiscovery`: `Omitted` when any of them leaves one out, `Repeated` when they all
+/// list them, `None` when nothing can be compared (no token, no lock list).
+fn repeated_below(locks: &[(String, ActiveLock)], below: &[&Response]) -> Option<Inheritance> {
+    let mut verdict = None;
+    for (_, lock) in locks {
+        let Some(token) = lock.token.as_deref() else {
+            continue;
+        };
+        for response in below {
+            let Some(own) = response.props.lockdiscovery.found() else {
+                continue;
+            };
+            if own.iter().any(|l| l.token.as_deref() == Some(token)) {
+                verdict.get_or_insert(Inheritance::Repeated);
+            } else {
+                return Some(Inheritance::Omitted);
+            }
+        }
+    }
+    verdict
 }
 
 impl LockSource for WebDav {
@@ -71,65 +167,28 @@ impl LockSource for WebDav {
     ) -> BoxFuture<'a, Result<Vec<FileEntry>>> {
         Box::pin(async move {
             let body = propfind_body(PROPS);
-            let ancestors = ancestors_to_check(watch);
-            // Futures are built first and then buffered: a closure inside the stream would need a
-            // higher-ranked lifetime the compiler cannot prove for a boxed, Send future.
-            let ancestor_futures: Vec<_> = ancestors
-                .iter()
-                .map(|folder| {
-                    let url = resource_url(&self.base, folder);
-                    let reply = propfind(&self.http, url, "0", body.clone(), folder);
-                    let folder = folder.clone();
-                    async move { (folder, reply.await) }
-                })
-                .collect();
-            let fetch_entries = fetch_all(&self.http, &self.base, watch, body.clone());
-            let fetch_ancestors = stream::iter(ancestor_futures)
-                .buffered(CONCURRENCY)
-                .collect::<Vec<_>>();
-            let (fetched, ancestor_replies) = futures_util::join!(fetch_entries, fetch_ancestors);
-
-            let mut inherited: Vec<(String, ActiveLock)> = Vec::new();
-            for (folder, reply) in ancestor_replies {
-                match reply.and_then(|r| parse(&r.body)) {
-                    Ok(responses) => {
-                        if let Some(r) = responses.first() {
-                            inherited.extend(infinity_locks(&folder, r));
-                        }
-                    }
-                    Err(err) if err.is_server_wide() => return Err(err),
-                    // An unreadable ancestor only means inherited locks from it stay unknown.
-                    Err(err) => {
-                        tracing::debug!(server = %self.name, folder = %folder, error = %err, "ancestor not readable")
-                    }
+            let fetched = match self.inheritance() {
+                // Known to omit them: the ancestors are needed, read them alongside.
+                Inheritance::Omitted => {
+                    let ancestors = ancestors_to_check(watch, false);
+                    let (fetched, replies) = futures_util::join!(
+                        fetch_all(&self.http, &self.base, watch, body.clone()),
+                        self.fetch_ancestors(&ancestors, body.clone())
+                    );
+                    return self.assemble(watch, fetched, replies, now);
                 }
+                _ => fetch_all(&self.http, &self.base, watch, body.clone()).await,
+            };
+            for answer in fetched.iter().flatten() {
+                self.learn(answer.inheritance);
             }
-
-            let mut files = Vec::new();
-            for (entry, result) in watch.iter().zip(fetched) {
-                match result {
-                    Ok(fetched) => {
-                        let mut applicable: Vec<(String, ActiveLock)> = inherited
-                            .iter()
-                            .filter(|(folder, _)| is_below(folder, entry))
-                            .cloned()
-                            .collect();
-                        if is_folder(entry) {
-                            if let Some(own) = &fetched.own {
-                                applicable.extend(infinity_locks(entry, own));
-                            }
-                            for (path, response) in &fetched.members {
-                                files.push(self.entry(path, response, &applicable, now));
-                            }
-                        } else if let Some(own) = &fetched.own {
-                            files.push(self.entry(entry, own, &applicable, now));
-                        }
-                    }
-                    Err(err) if err.is_server_wide() => return Err(err),
-                    Err(err) => files.push(super::unreadable(&self.name, &self.base, entry, &err)),
-                }
-            }
-            Ok(files)
+            // A server that repeats inherited locks has put them in the watched folders' own entries
+            // already; only a watched file's ancestors are still read, to tell a lock on the file from one
+            // it inherits (Apache names no lock root).
+            let files_only = self.inheritance() == Inheritance::Repeated;
+            let ancestors = ancestors_to_check(watch, files_only);
+            let replies = self.fetch_ancestors(&ancestors, body).await;
+            self.assemble(watch, fetched, replies, now)
         })
     }
 
@@ -256,6 +315,81 @@ impl LockSource for WebDav {
 }
 
 impl WebDav {
+    /// Reads each ancestor folder with `Depth: 0`, [`CONCURRENCY`] at a time.
+    async fn fetch_ancestors(
+        &self,
+        ancestors: &[String],
+        body: bytes::Bytes,
+    ) -> Vec<(String, Result<Vec<Response>>)> {
+        // Futures are built first and then buffered: a closure inside the stream would need a
+        // higher-ranked lifetime the compiler cannot prove for a boxed, Send future.
+        let futures: Vec<_> = ancestors
+            .iter()
+            .map(|folder| {
+                let url = resource_url(&self.base, folder);
+                let reply = propfind(&self.http, url, "0", body.clone(), folder);
+                let folder = folder.clone();
+                async move { (folder, reply.await.and_then(|r| parse(&r.body))) }
+            })
+            .collect();
+        stream::iter(futures).buffered(CONCURRENCY).collect().await
+    }
+
+    /// Turns the answers into entries: each member with its own locks and those inherited from the
+    /// ancestors' depth-infinity locks.
+    fn assemble(
+        &self,
+        watch: &[String],
+        fetched: Vec<Result<Fetched>>,
+        ancestor_replies: Vec<(String, Result<Vec<Response>>)>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<FileEntry>> {
+        let mut inherited: Vec<(String, ActiveLock)> = Vec::new();
+        for (folder, reply) in ancestor_replies {
+            match reply {
+                Ok(responses) => {
+                    if let Some(r) = responses.first() {
+                        inherited.extend(infinity_locks(&folder, r));
+                    }
+                }
+                Err(err) if err.is_server_wide() => return Err(err),
+                // An unreadable ancestor only means inherited locks from it stay unknown.
+                Err(err) => {
+                    tracing::debug!(server = %self.name, folder = %folder, error = %err, "ancestor not readable")
+                }
+            }
+        }
+
+        let mut files = Vec::new();
+        for (entry, result) in watch.iter().zip(fetched) {
+            match result {
+                Ok(fetched) => {
+                    let mut applicable: Vec<(String, ActiveLock)> = inherited
+                        .iter()
+                        .filter(|(folder, _)| is_below(folder, entry))
+                        .cloned()
+                        .collect();
+                    // The ancestors' locks against what the entry itself lists: evidence for next time.
+                    let own: Vec<&Response> = fetched.own.iter().collect();
+                    self.learn(repeated_below(&applicable, &own));
+                    if is_folder(entry) {
+                        if let Some(own) = &fetched.own {
+                            applicable.extend(infinity_locks(entry, own));
+                        }
+                        for (path, response) in &fetched.members {
+                            files.push(self.entry(path, response, &applicable, now));
+                        }
+                    } else if let Some(own) = &fetched.own {
+                        files.push(self.entry(entry, own, &applicable, now));
+                    }
+                }
+                Err(err) if err.is_server_wide() => return Err(err),
+                Err(err) => files.push(super::unreadable(&self.name, &self.base, entry, &err)),
+            }
+        }
+        Ok(files)
+    }
+
     /// Refuses a shared lock up front when the file's `supportedlock` lists only exclusive locks (a server
     /// that does not say is asked anyway).
     async fn check_offers_shared(&self, path: &str) -> Result<()> {
@@ -418,6 +552,8 @@ pub(crate) struct Fetched {
     pub own: Option<Response>,
     /// A folder's members with their decoded relative paths (sub-folders end with `/`).
     pub members: Vec<(String, Response)>,
+    /// What the answer shows about how the server reports inherited locks.
+    pub inheritance: Option<Inheritance>,
 }
 
 /// PROPFINDs every watch entry, [`CONCURRENCY`] at a time; results in watch order.
@@ -462,7 +598,9 @@ pub(crate) async fn fetch(
         entry
     };
     let reply = propfind(http, url, if folder { "1" } else { "0" }, body, what).await?;
-    sort_listing(base, entry, parse(&reply.body)?)
+    let mut fetched = sort_listing(base, entry, parse(&reply.body)?)?;
+    fetched.inheritance = inheritance_evidence(&reply.body, &fetched);
+    Ok(fetched)
 }
 
 /// Sorts a PROPFIND answer for watch entry `entry` into the entry itself and (for folders) its members.
@@ -558,11 +696,12 @@ fn is_below(folder: &str, path: &str) -> bool {
         && (folder.is_empty() || folder.ends_with('/'))
 }
 
-/// The ancestor folders of all watched entries that no Depth-1 listing already covers.
-fn ancestors_to_check(watch: &[String]) -> Vec<String> {
+/// The ancestor folders of all watched entries (of the watched files only, with `files_only`) that no
+/// Depth-1 listing already covers.
+fn ancestors_to_check(watch: &[String], files_only: bool) -> Vec<String> {
     let mut set = BTreeSet::new();
     for entry in watch {
-        if entry.is_empty() {
+        if entry.is_empty() || (files_only && is_folder(entry)) {
             continue;
         }
         let trimmed = entry.trim_end_matches('/');
@@ -747,8 +886,13 @@ mod tests {
             .map(|s| s.to_string())
             .collect();
         assert_eq!(
-            ancestors_to_check(&watch),
+            ancestors_to_check(&watch, false),
             vec!["", "A/", "A/B/", "Reports/Q3/"]
+        );
+        assert_eq!(
+            ancestors_to_check(&watch, true),
+            vec!["", "Reports/Q3/"],
+            "a watched file's ancestors only"
         );
         assert!(is_below("", "a"));
         assert!(is_below("A/", "A/b"));

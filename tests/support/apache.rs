@@ -84,6 +84,11 @@ impl Apache {
         Apache { process }
     }
 
+    /// Apache's access log so far, one `host user "request line" status bytes` line per request.
+    pub fn access_log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("access.log")).unwrap_or_default()
+    }
+
     /// The last lines of Apache's error log (for assertion messages).
     pub fn error_log(&self) -> String {
         self.process.log_tail(&["stderr.log", "error.log"])
