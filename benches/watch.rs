@@ -17,6 +17,9 @@ mod apache;
 #[path = "../tests/support/notifications.rs"]
 #[allow(clippy::unwrap_used, clippy::expect_used, missing_docs, dead_code)]
 mod notifications;
+#[path = "../tests/support/server_process.rs"]
+#[allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+mod server_process;
 #[path = "support/workload.rs"]
 #[allow(dead_code)]
 mod workload;

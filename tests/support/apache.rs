@@ -86,7 +86,7 @@ impl Apache {
 
     /// Apache's access log so far, one `host user "request line" status bytes` line per request.
     pub fn access_log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("access.log")).unwrap_or_default()
+        std::fs::read_to_string(self.process.dir().join("access.log")).unwrap_or_default()
     }
 
     /// The last lines of Apache's error log (for assertion messages).

@@ -90,6 +90,11 @@ impl ServerProcess {
         self.port
     }
 
+    /// The server's own folder (config, logs).
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     /// Creates `rel` (and parents) under [`Self::root`], writable by the server.
     pub fn create_dir(&self, rel: &str) -> PathBuf {
         create_dir_shared(&self.root, rel)
