@@ -111,6 +111,14 @@ pub struct Session {
     paused: AtomicBool,
     last: Mutex<Option<Snapshot>>,
     watching: Mutex<Option<Watching>>,
+    /// The config file's modification time and length when it was last read.
+    config_stamp: Mutex<Option<(std::time::SystemTime, u64)>>,
+}
+
+/// A file's modification time and length, to notice edits.
+fn stamp(path: &Path) -> Option<(std::time::SystemTime, u64)> {
+    let meta = std::fs::metadata(path).ok()?;
+    Some((meta.modified().ok()?, meta.len()))
 }
 
 /// Background watching: the engine's monitor for the config in use, its updates forwarded to one
@@ -135,13 +143,48 @@ impl Session {
     pub async fn open(config_path: PathBuf, env: Environment) -> Session {
         let source = load(&config_path, true).await;
         Session {
-            config_path,
             secrets: env.secrets.clone(),
             env,
             source: Mutex::new(source),
             paused: AtomicBool::new(false),
             last: Mutex::new(None),
             watching: Mutex::new(None),
+            config_stamp: Mutex::new(stamp(&config_path)),
+            config_path,
+        }
+    }
+
+    /// Puts the config file in force again when it was edited outside the app (`lockwatch want`, an
+    /// editor) and is valid; an invalid edit is logged and the settings in force stay. Returns whether the
+    /// config in use changed.
+    pub fn follow_config_file(&self) -> bool {
+        let now = stamp(&self.config_path);
+        {
+            let mut seen = guard(&self.config_stamp);
+            if *seen == now {
+                return false;
+            }
+            *seen = now;
+        }
+        if now.is_none() || !matches!(*guard(&self.source), Source::File(_)) {
+            return false;
+        }
+        match Config::load(&self.config_path) {
+            Ok(config) => {
+                let mut source = guard(&self.source);
+                if matches!(&*source, Source::File(current) if *current == config) {
+                    return false;
+                }
+                *source = Source::File(config);
+                drop(source);
+                *guard(&self.last) = None;
+                self.follow_source();
+                true
+            }
+            Err(error) => {
+                tracing::warn!(%error, "the edited config file has an error; the settings in force stay");
+                false
+            }
         }
     }
 
@@ -274,6 +317,7 @@ impl Session {
     /// Reads every server now (even while paused) and keeps the result as the latest snapshot; the
     /// background monitor reads again too.
     pub async fn refresh(&self, now: DateTime<Utc>) -> Result<Snapshot, ErrorInfo> {
+        self.follow_config_file();
         if matches!(*guard(&self.source), Source::Broken(_)) {
             let reloaded = load(&self.config_path, false).await;
             *guard(&self.source) = reloaded;

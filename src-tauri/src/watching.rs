@@ -2,7 +2,8 @@
 //! updates mean for the window, the tray and the desktop.
 //!
 //! The monitor records the history, shows desktop notifications (notify-rust) when a wanted file frees up,
-//! takes `auto_lock` files, and marks the user's own locks. This loop publishes the table when something
+//! takes `auto_lock` files, and marks the user's own locks. Edits of the config file made outside the app
+//! are picked up within a few seconds. This loop publishes the table when something
 //! changed (and every few seconds, for health and countdowns, but only when the snapshot differs), and
 //! handles the notification buttons: "Open" brings the window to the file's row, "Lock it now" locks it.
 //! The loop stops when its [`Watch`] is dropped.
@@ -55,7 +56,11 @@ pub fn spawn<R: Runtime>(app: AppHandle<R>, session: Arc<Session>) -> Watch {
                     }
                 },
                 Some(button) = buttons.recv() => pressed(&app, &session, button).await,
-                _ = check.tick() => publish_if_changed(&app, &session, &mut shown),
+                _ = check.tick() => {
+                    // An edit from outside (`lockwatch want`) reaches the monitor as a reload.
+                    session.follow_config_file();
+                    publish_if_changed(&app, &session, &mut shown);
+                }
             }
         }
     }))

@@ -487,6 +487,40 @@ fn want_is_saved_in_the_config_file_and_shown_at_once() {
 }
 
 #[test]
+fn edits_of_the_config_file_from_outside_are_picked_up_and_broken_ones_ignored() {
+    let demo = tauri::async_runtime::block_on(Demo::start(SocketAddr::from(([127, 0, 0, 1], 0))))
+        .expect("demo server");
+    let config = format!(
+        "[[servers]]\nname = \"team\"\nkind = \"webdav\"\nurl = \"{}\"\nwatch = [\"Plan.pptx\"]\n",
+        demo.url()
+    );
+    let shell = Shell::start(Some(&config), MemoryStore::new());
+    assert_eq!(
+        file(&shell.ok("snapshot", json!({})), "Plan.pptx")["wanted"],
+        false
+    );
+
+    // `lockwatch want team Plan.pptx` while the app runs.
+    let edited = config.replace(
+        "watch = [\"Plan.pptx\"]",
+        "watch = [\"Plan.pptx\"]\nwanted = [\"Plan.pptx\"]",
+    );
+    std::fs::write(shell.config_path(), &edited).expect("edit");
+    let after = shell.ok("refresh_now", json!({}));
+    assert_eq!(file(&after, "Plan.pptx")["wanted"], true, "{after:#}");
+
+    // A broken edit changes nothing in force, and is never overwritten.
+    std::fs::write(shell.config_path(), format!("{edited}bogus = 1\n")).expect("break");
+    let after = shell.ok("refresh_now", json!({}));
+    assert_eq!(file(&after, "Plan.pptx")["wanted"], true, "{after:#}");
+    assert!(
+        std::fs::read_to_string(shell.config_path())
+            .expect("config")
+            .ends_with("bogus = 1\n")
+    );
+}
+
+#[test]
 fn the_demo_remembers_wanted_files_in_memory_only() {
     let shell = Shell::start(None, MemoryStore::new());
     shell.ok("snapshot", json!({}));
