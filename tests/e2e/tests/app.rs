@@ -7,7 +7,7 @@
 //! table shows who holds what (a hostile owner stays text), a release of a wanted file frees the row and
 //! reaches a notification server on the session bus, Lock/Unlock through
 //! the row's buttons really lock the file on the server, and the bell saves the file as wanted in the
-//! config file.
+//! config file, and "Start when I log in" writes and removes the autostart entry.
 //! Screenshots go to `target/e2e-shots/`: the webview's own and the whole X screen.
 
 use std::convert::Infallible;
@@ -609,6 +609,50 @@ async fn the_window_shows_locks_and_its_actions_reach_the_server() {
         .expect("text");
     assert!(result.contains("Connected. Detected WebDAV"), "{result}");
     screenshots(&client, "06-servers").await;
+
+    // Start at login: the checkbox writes a desktop session's autostart entry that starts the app in
+    // the tray, and unticking it removes the entry.
+    let autostart_dir = home.path().join(".config/autostart");
+    let entries = || -> Vec<PathBuf> {
+        std::fs::read_dir(&autostart_dir)
+            .map(|dir| dir.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default()
+    };
+    assert!(entries().is_empty(), "{:?}", entries());
+    let checkbox = Locator::XPath("//label[contains(., 'Start when I log in')]/input");
+    client
+        .find(checkbox)
+        .await
+        .expect("the Start at login checkbox")
+        .click()
+        .await
+        .expect("tick it");
+    let entry = eventually(&client, "an autostart entry", || async {
+        let path = entries()
+            .into_iter()
+            .find(|p| p.extension().is_some_and(|e| e == "desktop"))?;
+        std::fs::read_to_string(path).ok()
+    })
+    .await;
+    let exec = entry
+        .lines()
+        .find(|l| l.starts_with("Exec="))
+        .unwrap_or_else(|| panic!("no Exec line: {entry}"));
+    assert!(
+        exec.contains("lockwatch-app") && exec.contains("--autostart"),
+        "{entry}"
+    );
+    client
+        .find(checkbox)
+        .await
+        .expect("the checkbox")
+        .click()
+        .await
+        .expect("untick it");
+    eventually(&client, "the autostart entry removed", || async {
+        entries().is_empty().then_some(())
+    })
+    .await;
 
     client.close().await.expect("end the session");
 }
