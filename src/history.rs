@@ -30,6 +30,7 @@ const PRUNE_EVERY: u32 = 500;
 
 /// One lock a holder had on a file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct Hold {
     /// Server name.
     pub server: String,

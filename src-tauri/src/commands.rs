@@ -11,11 +11,12 @@ use chrono::Utc;
 use lockwatch::ErrorInfo;
 use lockwatch::actions::{Action, ActionReport};
 use lockwatch::config_file::ServerEdit;
+use lockwatch::history::Hold;
 use lockwatch::model::{AskChannel, Capabilities};
 use lockwatch::protocol::DEFAULT_LOCK_TIMEOUT;
 use tauri::{AppHandle, Runtime, State};
 
-use crate::dto::{AppSettings, AskSent, HoldEntry, ServerSettings, Snapshot};
+use crate::dto::{AppSettings, AskSent, ServerSettings, Snapshot};
 use crate::publish;
 use crate::session::Session;
 use crate::settings;
@@ -193,7 +194,7 @@ pub async fn history(
     session: State<'_, Arc<Session>>,
     server: String,
     path: String,
-) -> Result<Vec<HoldEntry>, ErrorInfo> {
+) -> Result<Vec<Hold>, ErrorInfo> {
     session.history(&server, &path, Utc::now()).await
 }
 

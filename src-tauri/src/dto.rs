@@ -2,14 +2,14 @@
 //!
 //! The engine's types (`FileEntry`, `Lock`, `ServerStatus`, `ErrorInfo`, ...) cross unchanged; these add what
 //! only the shell knows — whether the demo is showing, whether watching is paused — a config view without
-//! secrets, and mirrors of engine types that carry no ts-rs derive of their own (`Hold`, `AskOutcome`). Every type here derives ts-rs's `TS`, so
-//! `ui/src/bindings/` is generated from this file and the engine's model (see `scripts/check-bindings`).
+//! secrets, and what an ask-to-release request achieved as the window shows it. Every type here derives
+//! ts-rs's `TS`, so `ui/src/bindings/` is generated from this file and the engine's types (see
+//! `scripts/check-bindings`).
 
 use chrono::{DateTime, Utc};
 use lockwatch::config::{KindSetting, PasswordSource, ServerConfig};
 use lockwatch::config_file::ServerEntry;
-use lockwatch::history::Hold;
-use lockwatch::model::{AskChannel, FileEntry, LockKind, LockScope, ServerStatus};
+use lockwatch::model::{AskChannel, FileEntry, ServerStatus};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -166,49 +166,6 @@ pub struct AskSent {
     pub holder: Option<String>,
     /// What happened, in one sentence ("Sent Bob a Talk message about Budget.xlsx.").
     pub message: String,
-}
-
-/// One lock a holder had on a file, from the history database (the engine's `Hold`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-#[ts(export)]
-pub struct HoldEntry {
-    /// Server name.
-    pub server: String,
-    /// File path relative to the server URL.
-    pub path: String,
-    /// Best readable holder name.
-    pub holder: Option<String>,
-    /// The holder's id (user id or raw owner).
-    pub holder_id: Option<String>,
-    /// Editor app, for app locks.
-    pub editor: Option<String>,
-    /// Lock kind.
-    pub kind: LockKind,
-    /// Lock scope.
-    pub scope: LockScope,
-    /// When the lock was taken.
-    pub from: DateTime<Utc>,
-    /// When it went; null while it is still held.
-    pub until: Option<DateTime<Utc>>,
-    /// Held longer than the stale threshold, or listed by the server after its expiry.
-    pub stale: bool,
-}
-
-impl From<Hold> for HoldEntry {
-    fn from(hold: Hold) -> Self {
-        HoldEntry {
-            server: hold.server,
-            path: hold.path,
-            holder: hold.holder,
-            holder_id: hold.holder_id,
-            editor: hold.editor,
-            kind: hold.kind,
-            scope: hold.scope,
-            from: hold.from,
-            until: hold.until,
-            stale: hold.stale,
-        }
-    }
 }
 
 /// The app's own settings (not the watch config).

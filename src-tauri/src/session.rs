@@ -25,7 +25,7 @@ use lockwatch::config::{Config, DEFAULT_POLL_INTERVAL_SECS};
 use lockwatch::config_file::{self, ServerEdit};
 use lockwatch::demo::Demo;
 use lockwatch::held::HeldLocks;
-use lockwatch::history::History;
+use lockwatch::history::{History, Hold};
 use lockwatch::model::{AskChannel, Capabilities, FileEntry};
 use lockwatch::monitor::{Monitor, Setup, Update};
 use lockwatch::protocol::Server;
@@ -35,7 +35,7 @@ use lockwatch::watch::notice::Notifier;
 use lockwatch::{Error, ErrorInfo, ErrorKind, status};
 use tokio::sync::mpsc;
 
-use crate::dto::{AskSent, HoldEntry, ServerHealth, ServerSettings, Snapshot};
+use crate::dto::{AskSent, ServerHealth, ServerSettings, Snapshot};
 
 /// How often the demo's simulated colleagues take or release a lock.
 const DEMO_EVERY: Duration = Duration::from_secs(6);
@@ -601,22 +601,18 @@ impl Session {
         server: &str,
         path: &str,
         now: DateTime<Utc>,
-    ) -> Result<Vec<HoldEntry>, ErrorInfo> {
+    ) -> Result<Vec<Hold>, ErrorInfo> {
         let config = self.config()?;
         let Some(db) = self.env.history.clone() else {
             return Ok(Vec::new());
         };
         let (server, path) = (server.to_owned(), file_path(path)?.to_owned());
-        let read = move || -> lockwatch::Result<Vec<HoldEntry>> {
+        let read = move || -> lockwatch::Result<Vec<Hold>> {
             if !db.exists() {
                 return Ok(Vec::new());
             }
             let history = History::open(&db, config.stale_after, config.history_retention, now)?;
-            Ok(history
-                .holds(Some(&server), Some(&path), now)?
-                .into_iter()
-                .map(HoldEntry::from)
-                .collect())
+            history.holds(Some(&server), Some(&path), now)
         };
         tauri::async_runtime::spawn_blocking(read)
             .await

@@ -5,7 +5,7 @@
 import type { AskChannel } from "../src/bindings/AskChannel";
 import type { Capabilities } from "../src/bindings/Capabilities";
 import type { FileEntry } from "../src/bindings/FileEntry";
-import type { HoldEntry } from "../src/bindings/HoldEntry";
+import type { Hold } from "../src/bindings/Hold";
 import type { Lock } from "../src/bindings/Lock";
 import type { ServerSettings } from "../src/bindings/ServerSettings";
 import type { ServerHealth } from "../src/bindings/ServerHealth";
@@ -271,9 +271,9 @@ export const demoServers: ServerSettings[] = [
   },
 ];
 
-export function demoHistory(now: number): HoldEntry[] {
+export function demoHistory(now: number): Hold[] {
   const at = (minutes: number) => iso(now + minutes * MIN);
-  const h = (holder: string, id: string, editor: string | null, from: number, to: number | null, stale = false): HoldEntry => ({
+  const h = (holder: string, id: string, editor: string | null, from: number, to: number | null, stale = false): Hold => ({
     server: "Team Nextcloud",
     path: "/Finance/2025/Budget.xlsx",
     holder,

@@ -14,7 +14,7 @@ import type { AskSent } from "../src/bindings/AskSent";
 import type { Capabilities } from "../src/bindings/Capabilities";
 import type { ErrorInfo } from "../src/bindings/ErrorInfo";
 import type { FileEntry } from "../src/bindings/FileEntry";
-import type { HoldEntry } from "../src/bindings/HoldEntry";
+import type { Hold } from "../src/bindings/Hold";
 import type { Outcome } from "../src/bindings/Outcome";
 import type { ServerSettings } from "../src/bindings/ServerSettings";
 import type { Snapshot } from "../src/bindings/Snapshot";
@@ -32,7 +32,7 @@ export interface FakeOptions {
   /** Ways to reach a holder, per server (default: the demo's). */
   askChannels?: Record<string, AskChannel[]>;
   servers?: ServerSettings[];
-  history?: HoldEntry[];
+  history?: Hold[];
   /** Milliseconds to wait before answering, to make "busy" states visible in the preview. */
   latency?: number;
 }

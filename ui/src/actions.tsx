@@ -7,7 +7,7 @@ import type { ActionReport } from "./bindings/ActionReport";
 import type { AskChannel } from "./bindings/AskChannel";
 import type { Capabilities } from "./bindings/Capabilities";
 import type { FileEntry } from "./bindings/FileEntry";
-import type { HoldEntry } from "./bindings/HoldEntry";
+import type { Hold } from "./bindings/Hold";
 import type { Lock } from "./bindings/Lock";
 import { useNow } from "./clock";
 import { ConfirmDialog, Dialog, usePending } from "./dialog";
@@ -204,7 +204,7 @@ export function AskDialog(props: FileDialogProps & { lock: Lock; onSent: (senten
 export function HistoryDialog(props: FileDialogProps) {
   const { file } = props;
   const now = useNow();
-  const [entries, setEntries] = useState<HoldEntry[] | null>(null);
+  const [entries, setEntries] = useState<Hold[] | null>(null);
   const { error, run } = usePending();
 
   useEffect(() => {

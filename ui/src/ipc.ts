@@ -16,7 +16,7 @@ import type { AskSent } from "./bindings/AskSent";
 import type { Capabilities } from "./bindings/Capabilities";
 import type { ErrorKind } from "./bindings/ErrorKind";
 import type { FocusFile } from "./bindings/FocusFile";
-import type { HoldEntry } from "./bindings/HoldEntry";
+import type { Hold } from "./bindings/Hold";
 import type { ServerSettings } from "./bindings/ServerSettings";
 import type { Snapshot } from "./bindings/Snapshot";
 
@@ -102,7 +102,7 @@ export const saveServer = (settings: ServerSettings, create: boolean, password: 
 export const removeServer = (name: string) => call<void>("remove_server", { name });
 export const testConnection = (settings: ServerSettings, password: string | null) =>
   call<Capabilities>("test_connection", { settings, password });
-export const history = (server: string, path: string) => call<HoldEntry[]>("history", { server, path });
+export const history = (server: string, path: string) => call<Hold[]>("history", { server, path });
 export const exitDemo = () => call<void>("exit_demo");
 /** Turns the demo server back on (from the "no servers" empty state). */
 export const enterDemo = () => call<void>("enter_demo");

@@ -3,9 +3,9 @@ import type { LockKind } from "./LockKind";
 import type { LockScope } from "./LockScope";
 
 /**
- * One lock a holder had on a file, from the history database (the engine's `Hold`).
+ * One lock a holder had on a file.
  */
-export type HoldEntry = { 
+export type Hold = { 
 /**
  * Server name.
  */
@@ -35,11 +35,11 @@ kind: LockKind,
  */
 scope: LockScope, 
 /**
- * When the lock was taken.
+ * When the lock was taken (the server's time when known, else when Lockwatch first saw it).
  */
 from: string, 
 /**
- * When it went; null while it is still held.
+ * When it went; `None` while it is still held.
  */
 until: string | null, 
 /**
