@@ -491,6 +491,41 @@ pub fn remove_server(path: &Path, name: &str) -> Result<Outcome> {
     }
 }
 
+/// Notices edits of a config file made while a front end runs (`lockwatch want`, an editor), by the file's
+/// modification time and length.
+#[derive(Debug)]
+pub struct EditWatch {
+    path: PathBuf,
+    seen: Option<(std::time::SystemTime, u64)>,
+}
+
+impl EditWatch {
+    /// Watches `path`, taking what is there now as already seen.
+    pub fn new(path: impl Into<PathBuf>) -> EditWatch {
+        let path = path.into();
+        let seen = EditWatch::stamp(&path);
+        EditWatch { path, seen }
+    }
+
+    fn stamp(path: &Path) -> Option<(std::time::SystemTime, u64)> {
+        let meta = std::fs::metadata(path).ok()?;
+        Some((meta.modified().ok()?, meta.len()))
+    }
+
+    /// When the file changed since the last call: the config it holds now, or why it is invalid. `None`
+    /// when nothing changed, or when the file is gone (perhaps mid-replacement: a new file is seen when it
+    /// appears).
+    pub fn changed(&mut self) -> Option<std::result::Result<Config, crate::config::ConfigError>> {
+        let now = EditWatch::stamp(&self.path);
+        if now == self.seen {
+            return None;
+        }
+        self.seen = now;
+        now?;
+        Some(Config::load(&self.path))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -552,6 +587,22 @@ url = "http://127.0.0.1:8080/dav/"
         let config = Config::parse(&out, "t", &|_| None).unwrap();
         assert!(config.servers[0].wanted.is_empty());
         assert_eq!(edit_wanted(TEXT, "lab", "nope", false).unwrap(), None);
+    }
+
+    #[test]
+    fn an_edit_watch_sees_each_edit_once_and_no_missing_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, TEXT).unwrap();
+        let mut edits = EditWatch::new(&path);
+        assert!(edits.changed().is_none());
+        std::fs::write(&path, format!("{TEXT}\n# more\n")).unwrap();
+        assert!(edits.changed().unwrap().is_ok());
+        assert!(edits.changed().is_none());
+        std::fs::write(&path, "poll_interval_secs = \"often\"\n").unwrap();
+        assert_eq!(edits.changed().unwrap().unwrap_err().line, Some(1));
+        std::fs::remove_file(&path).unwrap();
+        assert!(edits.changed().is_none());
     }
 
     #[test]

@@ -20,7 +20,7 @@
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use chrono::{DateTime, Local, Utc};
 use futures_util::future::BoxFuture;
@@ -30,6 +30,7 @@ use tokio::task::JoinHandle;
 
 use crate::actions::{self, Action, ActionReport};
 use crate::config::Config;
+use crate::config_file::EditWatch;
 use crate::error::{Error, Result};
 use crate::held::{self, HeldLocks};
 use crate::history::History;
@@ -485,30 +486,18 @@ async fn consume(
     }
 }
 
-/// The file's identity for change detection: modification time and length.
-fn stamp(path: &std::path::Path) -> Option<(SystemTime, u64)> {
-    let meta = std::fs::metadata(path).ok()?;
-    Some((meta.modified().ok()?, meta.len()))
-}
-
 async fn follow(shared: Weak<Shared>, path: PathBuf) {
-    let mut last = stamp(&path);
+    let mut edits = EditWatch::new(path);
     let mut reported: Option<String> = None;
     loop {
         tokio::time::sleep(CONFIG_CHECK_EVERY).await;
-        let now = stamp(&path);
-        if now == last {
+        let Some(loaded) = edits.changed() else {
             continue;
-        }
-        last = now;
+        };
         let Some(shared) = shared.upgrade() else {
             return;
         };
-        if now.is_none() {
-            // Removed (or mid-replacement): keep what is in force; a new file is picked up when it appears.
-            continue;
-        }
-        match Config::load(&path) {
+        match loaded {
             Ok(config) => {
                 reported = None;
                 if config != shared.config() {

@@ -22,7 +22,7 @@ use chrono::{DateTime, Utc};
 use lockwatch::actions::{self, Action, ActionReport};
 use lockwatch::ask::{self, AskRequest};
 use lockwatch::config::{Config, DEFAULT_POLL_INTERVAL_SECS};
-use lockwatch::config_file::{self, ServerEdit};
+use lockwatch::config_file::{self, EditWatch, ServerEdit};
 use lockwatch::demo::Demo;
 use lockwatch::held::HeldLocks;
 use lockwatch::history::{History, Hold};
@@ -111,14 +111,8 @@ pub struct Session {
     paused: AtomicBool,
     last: Mutex<Option<Snapshot>>,
     watching: Mutex<Option<Watching>>,
-    /// The config file's modification time and length when it was last read.
-    config_stamp: Mutex<Option<(std::time::SystemTime, u64)>>,
-}
-
-/// A file's modification time and length, to notice edits.
-fn stamp(path: &Path) -> Option<(std::time::SystemTime, u64)> {
-    let meta = std::fs::metadata(path).ok()?;
-    Some((meta.modified().ok()?, meta.len()))
+    /// Edits of the config file made outside the app.
+    config_edits: Mutex<EditWatch>,
 }
 
 /// Background watching: the engine's monitor for the config in use, its updates forwarded to one
@@ -149,7 +143,7 @@ impl Session {
             paused: AtomicBool::new(false),
             last: Mutex::new(None),
             watching: Mutex::new(None),
-            config_stamp: Mutex::new(stamp(&config_path)),
+            config_edits: Mutex::new(EditWatch::new(&config_path)),
             config_path,
         }
     }
@@ -158,18 +152,13 @@ impl Session {
     /// editor) and is valid; an invalid edit is logged and the settings in force stay. Returns whether the
     /// config in use changed.
     pub fn follow_config_file(&self) -> bool {
-        let now = stamp(&self.config_path);
-        {
-            let mut seen = guard(&self.config_stamp);
-            if *seen == now {
-                return false;
-            }
-            *seen = now;
-        }
-        if now.is_none() || !matches!(*guard(&self.source), Source::File(_)) {
+        let Some(loaded) = guard(&self.config_edits).changed() else {
+            return false;
+        };
+        if !matches!(*guard(&self.source), Source::File(_)) {
             return false;
         }
-        match Config::load(&self.config_path) {
+        match loaded {
             Ok(config) => {
                 let mut source = guard(&self.source);
                 if matches!(&*source, Source::File(current) if *current == config) {
