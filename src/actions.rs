@@ -41,6 +41,14 @@ pub enum Action {
     ForceUnlock,
 }
 
+impl Action {
+    /// What "Lock it now" and auto-lock take: an exclusive lock with the default timeout.
+    pub const LOCK_NOW: Action = Action::Lock {
+        shared: false,
+        timeout: crate::protocol::DEFAULT_LOCK_TIMEOUT,
+    };
+}
+
 /// What an action achieved.
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

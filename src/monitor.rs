@@ -245,15 +245,21 @@ impl Monitor {
     /// The latest readings as a status report, in the config's server order, the user's own locks marked.
     /// A server not read yet is `ok: false` without an error.
     pub fn report(&self) -> StatusReport {
-        let snapshot = self.snapshot();
+        self.report_of(self.snapshot())
+    }
+
+    /// [`Monitor::report`] of readings taken with [`Monitor::snapshot`], for a front end that also wants
+    /// the readings' times and retry countdowns without copying every file twice.
+    pub fn report_of(&self, snapshot: Snapshot) -> StatusReport {
         let config = self.config();
+        let mut readings = snapshot.servers;
         let mut report = StatusReport {
             servers: Vec::new(),
             files: Vec::new(),
         };
         for server in &config.servers {
-            let reading = snapshot.servers.get(&server.name);
-            let (ok, error) = match reading.map(|r| &r.health) {
+            let reading = readings.remove(&server.name);
+            let (ok, error) = match reading.as_ref().map(|r| &r.health) {
                 Some(Health::Up) => (true, None),
                 Some(Health::Down { error, .. }) => (false, Some(error.clone())),
                 None => (false, None),
@@ -267,7 +273,7 @@ impl Monitor {
             if let Some(reading) = reading {
                 report
                     .files
-                    .extend(reading.files.values().cloned().map(|mut f| {
+                    .extend(reading.files.into_values().map(|mut f| {
                         // The wanted flag follows the config in force, also between readings.
                         f.wanted = server.is_wanted(&f.path);
                         f
@@ -280,19 +286,6 @@ impl Monitor {
             tracing::warn!(error = %err, "cannot read the held-lock store");
         }
         report
-    }
-
-    /// Seconds until the next attempt on a server that is down, from its latest reading.
-    pub fn retry_in_secs(&self, server: &str) -> Option<u64> {
-        match self
-            .snapshot()
-            .servers
-            .get(server)
-            .map(|r| r.health.clone())
-        {
-            Some(Health::Down { retry_in_secs, .. }) => retry_in_secs,
-            _ => None,
-        }
     }
 
     /// Stops or resumes polling ("Pause watching").
@@ -411,11 +404,7 @@ impl LockTaker for Taker {
             let shared = self.0.upgrade().ok_or_else(|| Error::Conflict {
                 detail: "watching has stopped".into(),
             })?;
-            let action = Action::Lock {
-                shared: false,
-                timeout: crate::protocol::DEFAULT_LOCK_TIMEOUT,
-            };
-            let report = shared.perform(server, path, action).await?;
+            let report = shared.perform(server, path, Action::LOCK_NOW).await?;
             if report.outcome.ok {
                 Ok(())
             } else {

@@ -204,11 +204,10 @@ pub(crate) async fn run_watch(config_path: Option<PathBuf>, json: bool) -> Resul
 /// desktop's opener.
 async fn notice_action(monitor: &Monitor, action: &NoticeAction) {
     if action.action == ACTION_LOCK {
-        let lock = Action::Lock {
-            shared: false,
-            timeout: lockwatch::protocol::DEFAULT_LOCK_TIMEOUT,
-        };
-        match monitor.perform(&action.server, &action.path, lock).await {
+        match monitor
+            .perform(&action.server, &action.path, Action::LOCK_NOW)
+            .await
+        {
             Ok(report) if report.outcome.ok => {}
             Ok(report) => eprintln!("lockwatch: {}", display::safe(&report.outcome.message, 400)),
             Err(err) => eprintln!("lockwatch: {}", display::safe(&err.to_string(), 400)),

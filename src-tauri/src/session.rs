@@ -30,8 +30,8 @@ use lockwatch::model::{AskChannel, Capabilities, FileEntry};
 use lockwatch::monitor::{Monitor, Setup, Update};
 use lockwatch::protocol::Server;
 use lockwatch::secrets::{KeyringStore, MemoryStore, Secret, SecretStore};
-use lockwatch::watch::SystemClock;
 use lockwatch::watch::notice::Notifier;
+use lockwatch::watch::{Health, SystemClock};
 use lockwatch::{Error, ErrorInfo, ErrorKind, status};
 use tokio::sync::mpsc;
 
@@ -259,14 +259,27 @@ impl Session {
         let demo = self.is_demo();
         let snapshot = self.with_monitor(|monitor| {
             let readings = monitor.snapshot();
-            let report = monitor.report();
-            if report
+            let config = monitor.config();
+            if config
                 .servers
                 .iter()
                 .any(|s| !readings.servers.contains_key(&s.name))
             {
                 return None;
             }
+            let checked_at = readings.at;
+            let retry_in: std::collections::HashMap<String, Option<u64>> = readings
+                .servers
+                .iter()
+                .map(|(name, reading)| {
+                    let retry = match &reading.health {
+                        Health::Down { retry_in_secs, .. } => *retry_in_secs,
+                        Health::Up => None,
+                    };
+                    (name.clone(), retry)
+                })
+                .collect();
+            let report = monitor.report_of(readings);
             Some(Snapshot {
                 servers: report
                     .servers
@@ -275,11 +288,13 @@ impl Session {
                         retry_in_secs: if status.ok || paused {
                             None
                         } else {
-                            monitor
-                                .retry_in_secs(&status.name)
+                            retry_in
+                                .get(&status.name)
+                                .copied()
+                                .flatten()
                                 .and_then(|s| u32::try_from(s).ok())
                         },
-                        checked_at: readings.at,
+                        checked_at,
                         status,
                     })
                     .collect(),
@@ -469,11 +484,7 @@ impl Session {
         action: Action,
     ) -> Result<(ActionReport, Option<Snapshot>), ErrorInfo> {
         let path = file_path(path)?;
-        let (config, connected) = self.server(server).await?;
-        let monitor = guard(&self.watching)
-            .as_ref()
-            .and_then(|w| w.monitor.as_ref())
-            .map(|(monitor, _)| monitor.handle());
+        let monitor = self.with_monitor(Monitor::handle);
         let report = match monitor {
             // Through the monitor: never interleaved with its reading of the server, read again at once.
             Some(handle) => handle
@@ -481,6 +492,7 @@ impl Session {
                 .await
                 .map_err(|err| ErrorInfo::for_server(server, &err))?,
             None => {
+                let (config, connected) = self.server(server).await?;
                 let owner = actions::lock_owner(config.owner.as_deref(), &connected);
                 actions::perform(&connected, &self.env.held, &owner, path, action).await
             }

@@ -14,7 +14,6 @@ use std::time::Duration;
 use chrono::Utc;
 use lockwatch::actions::Action;
 use lockwatch::monitor::Update;
-use lockwatch::protocol::DEFAULT_LOCK_TIMEOUT;
 use lockwatch::watch::notice::{ACTION_LOCK, ACTION_OPEN, DesktopNotifier, NoticeAction};
 use tauri::async_runtime::JoinHandle;
 use tauri::{AppHandle, Emitter, Runtime};
@@ -101,11 +100,10 @@ async fn pressed<R: Runtime>(app: &AppHandle<R>, session: &Session, button: Noti
             }
         }
         ACTION_LOCK => {
-            let lock = Action::Lock {
-                shared: false,
-                timeout: DEFAULT_LOCK_TIMEOUT,
-            };
-            match session.act(&button.server, &button.path, lock).await {
+            match session
+                .act(&button.server, &button.path, Action::LOCK_NOW)
+                .await
+            {
                 Ok((report, snapshot)) => {
                     if let Some(snapshot) = snapshot {
                         publish(app, &snapshot);
