@@ -11,7 +11,7 @@ use tokio::io::{AsyncBufReadExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdout};
 
 use crate::support::nextcloud::{Nextcloud, Options, PushLogin};
-use crate::support::write_config;
+use crate::support::{lockwatch_command, wait_for_event, write_config};
 
 const ALICE_PW: &str = "alice-pw-1";
 /// Far longer than any wait below: an event that arrives within a wait did not come from polling.
@@ -47,21 +47,17 @@ fn spawn_watch(
     config: &Path,
     log_level: &str,
 ) -> (Child, Lines<BufReader<ChildStdout>>, Arc<Mutex<String>>) {
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_lockwatch"))
-        .args(["--config", config.to_str().unwrap(), "watch", "--json"])
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", home)
-        .env("XDG_CONFIG_HOME", home.join(".config"))
-        .env("XDG_DATA_HOME", home.join(".local/share"))
-        .env("LOCKWATCH_HISTORY", home.join("history.sqlite3"))
-        .env("PW_ALICE", ALICE_PW)
-        .env("LOCKWATCH_LOG", log_level)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
+    let mut child = lockwatch_command(
+        home,
+        &["--config", config.to_str().unwrap(), "watch", "--json"],
+    )
+    .env("LOCKWATCH_HISTORY", home.join("history.sqlite3"))
+    .env("PW_ALICE", ALICE_PW)
+    .env("LOCKWATCH_LOG", log_level)
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
     let lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let stderr = Arc::new(Mutex::new(String::new()));
     let sink = stderr.clone();
@@ -74,29 +70,6 @@ fn spawn_watch(
         }
     });
     (child, lines, stderr)
-}
-
-/// Reads event lines until one matches, failing after `within`.
-async fn wait_for(
-    lines: &mut Lines<BufReader<ChildStdout>>,
-    within: Duration,
-    what: &str,
-    matches: impl Fn(&Value) -> bool,
-) -> Value {
-    let deadline = tokio::time::Instant::now() + within;
-    let mut seen = Vec::new();
-    loop {
-        let line = tokio::time::timeout_at(deadline, lines.next_line())
-            .await
-            .unwrap_or_else(|_| panic!("no {what} within {within:?}; saw {seen:#?}"))
-            .unwrap()
-            .unwrap_or_else(|| panic!("lockwatch watch ended before {what}; saw {seen:#?}"));
-        let value: Value = serde_json::from_str(&line).unwrap();
-        if matches(&value) {
-            return value;
-        }
-        seen.push(value);
-    }
 }
 
 /// Polls `condition` every 50 ms until it holds, failing after `within`.
@@ -136,7 +109,7 @@ async fn a_colleague_releasing_a_wanted_file_is_announced_at_once() {
     let config = alice_config(home.path(), &nc, HOUR, HOUR);
     // The most talkative log level: the password must not show there either, in any form.
     let (_child, mut lines, stderr) = spawn_watch(home.path(), &config, "trace");
-    let locked = wait_for(&mut lines, PROMPTLY, "the first reading", is("locked")).await;
+    let locked = wait_for_event(&mut lines, PROMPTLY, "the first reading", is("locked")).await;
     assert_eq!(locked["locks"][0]["owner"], "Bob Builder");
     until(PROMPTLY, "a push login asking for file ids", || {
         nc.push_listeners() == 1
@@ -153,7 +126,7 @@ async fn a_colleague_releasing_a_wanted_file_is_announced_at_once() {
 
     let released_at = tokio::time::Instant::now();
     bob(&nc, "UNLOCK", "Budget.xlsx").await;
-    let unlocked = wait_for(&mut lines, PROMPTLY, "the unlocked event", is("unlocked")).await;
+    let unlocked = wait_for_event(&mut lines, PROMPTLY, "the unlocked event", is("unlocked")).await;
     let latency = released_at.elapsed();
     assert_eq!(unlocked["wanted"], true);
     assert_eq!(unlocked["released"][0]["owner"], "Bob Builder");
@@ -170,7 +143,7 @@ async fn a_colleague_releasing_a_wanted_file_is_announced_at_once() {
 
     // Taking it again is announced the same way.
     bob(&nc, "LOCK", "Budget.xlsx").await;
-    wait_for(&mut lines, PROMPTLY, "the locked event", is("locked")).await;
+    wait_for_event(&mut lines, PROMPTLY, "the locked event", is("locked")).await;
     let log = stderr.lock().unwrap().clone();
     assert!(log.contains("push channel open"), "{log}");
     let hex: String = ALICE_PW.bytes().map(|b| format!("{b:02x}")).collect();
@@ -192,7 +165,7 @@ async fn a_refused_push_login_leaves_polling_on() {
     // Polling the wanted file every second: the only way left to notice the release.
     let config = alice_config(home.path(), &nc, HOUR, 1);
     let (_child, mut lines, stderr) = spawn_watch(home.path(), &config, "warn");
-    wait_for(&mut lines, PROMPTLY, "the first reading", is("locked")).await;
+    wait_for_event(&mut lines, PROMPTLY, "the first reading", is("locked")).await;
     until(PROMPTLY, "the warning about push", || {
         stderr
             .lock()
@@ -206,7 +179,7 @@ async fn a_refused_push_login_leaves_polling_on() {
     assert!(!log.contains(ALICE_PW), "{log}");
 
     bob(&nc, "UNLOCK", "Budget.xlsx").await;
-    wait_for(&mut lines, PROMPTLY, "the unlocked event", is("unlocked")).await;
+    wait_for_event(&mut lines, PROMPTLY, "the unlocked event", is("unlocked")).await;
     // One attempt only: a refused login is not retried.
     assert_eq!(
         nc.push_logins(),
@@ -244,12 +217,12 @@ async fn a_dropped_push_connection_is_reopened_and_catches_up() {
     })
     .await;
     // The reopened channel reads every watched file once: the lock taken meanwhile is found.
-    let locked = wait_for(&mut lines, PROMPTLY, "the locked event", is("locked")).await;
+    let locked = wait_for_event(&mut lines, PROMPTLY, "the locked event", is("locked")).await;
     assert_eq!(locked["locks"][0]["owner"], "Bob Builder");
 
     // And the new connection carries announcements again.
     bob(&nc, "UNLOCK", "Budget.xlsx").await;
-    wait_for(&mut lines, PROMPTLY, "the unlocked event", is("unlocked")).await;
+    wait_for_event(&mut lines, PROMPTLY, "the unlocked event", is("unlocked")).await;
     assert!(nc.push_logins().iter().all(|l| l.accepted));
     let log = stderr.lock().unwrap().clone();
     assert!(!log.contains(ALICE_PW), "{log}");

@@ -11,7 +11,9 @@ use url::Url;
 
 use crate::support::davops::{self, LockSpec};
 use crate::support::notifications::NotificationServer;
-use crate::support::{ALICE, BOB, apache::Apache, both, lockwatch, write_config};
+use crate::support::{
+    ALICE, BOB, apache::Apache, both, lockwatch, lockwatch_command, wait_for_event, write_config,
+};
 
 fn url(base: &str, path: &str) -> String {
     lockwatch::protocol::resource_url(&Url::parse(base).unwrap(), path).to_string()
@@ -19,43 +21,15 @@ fn url(base: &str, path: &str) -> String {
 
 /// Starts `lockwatch watch --json` isolated in `home`, with extra environment.
 fn spawn_watch(home: &Path, config: &Path, env: &[(&str, &str)]) -> tokio::process::Child {
-    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_lockwatch"));
-    cmd.args(["--config", config.to_str().unwrap(), "watch", "--json"])
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", home)
-        .env("XDG_CONFIG_HOME", home.join(".config"))
-        .env("XDG_DATA_HOME", home.join(".local/share"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
+    let mut cmd = lockwatch_command(
+        home,
+        &["--config", config.to_str().unwrap(), "watch", "--json"],
+    );
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
     for (k, v) in env {
         cmd.env(k, v);
     }
     cmd.spawn().unwrap()
-}
-
-/// Reads JSON lines until one matches, failing after `within`.
-async fn wait_for(
-    lines: &mut tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
-    within: Duration,
-    what: &str,
-    matches: impl Fn(&Value) -> bool,
-) -> Value {
-    let deadline = tokio::time::Instant::now() + within;
-    let mut seen = Vec::new();
-    loop {
-        let line = tokio::time::timeout_at(deadline, lines.next_line())
-            .await
-            .unwrap_or_else(|_| panic!("no {what} within {within:?}; saw {seen:#?}"))
-            .unwrap()
-            .unwrap_or_else(|| panic!("lockwatch watch ended before {what}; saw {seen:#?}"));
-        let value: Value = serde_json::from_str(&line).unwrap();
-        if matches(&value) {
-            return value;
-        }
-        seen.push(value);
-    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -89,7 +63,7 @@ async fn a_wanted_file_released_by_a_colleague_reaches_the_desktop() {
         ],
     );
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let locked = wait_for(&mut lines, Duration::from_secs(30), "locked event", |v| {
+    let locked = wait_for_event(&mut lines, Duration::from_secs(30), "locked event", |v| {
         v["event"] == "locked"
     })
     .await;
@@ -98,7 +72,7 @@ async fn a_wanted_file_released_by_a_colleague_reaches_the_desktop() {
     assert_eq!(locked["locks"][0]["owner"], "Bob Builder");
 
     assert!(davops::unlock(&file, BOB, &token).await.is_success());
-    let unlocked = wait_for(&mut lines, Duration::from_secs(30), "unlocked event", |v| {
+    let unlocked = wait_for_event(&mut lines, Duration::from_secs(30), "unlocked event", |v| {
         v["event"] == "unlocked"
     })
     .await;
@@ -267,7 +241,7 @@ async fn auto_lock_and_lock_it_now_take_the_file_for_the_user() {
     let mut child = spawn_watch(home.path(), &config, &env);
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     for name in ["Budget.xlsx", "Plan.odt"] {
-        wait_for(&mut lines, Duration::from_secs(30), "locked event", |v| {
+        wait_for_event(&mut lines, Duration::from_secs(30), "locked event", |v| {
             v["event"] == "locked" && v["path"] == name
         })
         .await;
@@ -285,7 +259,7 @@ async fn auto_lock_and_lock_it_now_take_the_file_for_the_user() {
         .expect("no notification for the auto-locked file");
     assert_eq!(notice["summary"], "Budget.xlsx is now locked for you");
     assert_eq!(notice["actions"], serde_json::json!(["open", "Open"]));
-    let mine = wait_for(&mut lines, Duration::from_secs(30), "own lock", |v| {
+    let mine = wait_for_event(&mut lines, Duration::from_secs(30), "own lock", |v| {
         v["event"] == "locked" && v["path"] == "Budget.xlsx"
     })
     .await;
@@ -313,7 +287,7 @@ async fn auto_lock_and_lock_it_now_take_the_file_for_the_user() {
     // only once the notification is shown, so an instant click could go unheard.
     tokio::time::sleep(Duration::from_secs(1)).await;
     bus.invoke(notice["id"].as_u64().unwrap(), "lock").await;
-    let mine = wait_for(&mut lines, Duration::from_secs(30), "own lock", |v| {
+    let mine = wait_for_event(&mut lines, Duration::from_secs(30), "own lock", |v| {
         v["event"] == "locked" && v["path"] == "Plan.odt"
     })
     .await;
@@ -333,7 +307,7 @@ async fn auto_lock_and_lock_it_now_take_the_file_for_the_user() {
     )
     .await;
     assert!(out.status.success(), "{}", both(&out));
-    let released = wait_for(&mut lines, Duration::from_secs(30), "own release", |v| {
+    let released = wait_for_event(&mut lines, Duration::from_secs(30), "own release", |v| {
         v["event"] == "unlocked" && v["path"] == "Budget.xlsx"
     })
     .await;
@@ -370,7 +344,7 @@ async fn a_running_watch_follows_want_edits() {
     let mut child = spawn_watch(home.path(), &config, &env);
     let mut errors = stderr_lines(&mut child);
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let locked = wait_for(&mut lines, Duration::from_secs(30), "locked event", |v| {
+    let locked = wait_for_event(&mut lines, Duration::from_secs(30), "locked event", |v| {
         v["event"] == "locked"
     })
     .await;
@@ -418,7 +392,7 @@ async fn a_running_watch_follows_want_edits() {
     .expect("the watch did not pick up the edited config");
 
     assert!(davops::unlock(&file, BOB, &token).await.is_success());
-    let unlocked = wait_for(&mut lines, Duration::from_secs(30), "unlocked event", |v| {
+    let unlocked = wait_for_event(&mut lines, Duration::from_secs(30), "unlocked event", |v| {
         v["event"] == "unlocked"
     })
     .await;

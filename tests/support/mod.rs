@@ -232,15 +232,8 @@ pub fn write_config(dir: &Path, text: &str) -> PathBuf {
 /// Runs the `lockwatch` binary with `args` and extra environment, isolated from the user's own config and
 /// keyring (HOME and XDG dirs point into `home`).
 pub async fn lockwatch(home: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_lockwatch"));
-    cmd.args(args)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", home)
-        .env("XDG_CONFIG_HOME", home.join(".config"))
-        .env("XDG_DATA_HOME", home.join(".local/share"))
-        .env("COLUMNS", "120")
-        .kill_on_drop(true);
+    let mut cmd = lockwatch_command(home, args);
+    cmd.env("COLUMNS", "120");
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -248,6 +241,44 @@ pub async fn lockwatch(home: &Path, args: &[&str], env: &[(&str, &str)]) -> Outp
         .await
         .expect("lockwatch did not finish within 60 s")
         .unwrap()
+}
+
+/// The `lockwatch` binary with `args`, isolated in `home` (config, data, keyring-free environment), killed
+/// when dropped.
+pub fn lockwatch_command(home: &Path, args: &[&str]) -> tokio::process::Command {
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_lockwatch"));
+    cmd.args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join(".config"))
+        .env("XDG_DATA_HOME", home.join(".local/share"))
+        .kill_on_drop(true);
+    cmd
+}
+
+/// Reads `lockwatch watch --json` lines until one matches, failing after `within` (or when the watch
+/// ends) with every line seen.
+pub async fn wait_for_event(
+    lines: &mut tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>,
+    within: std::time::Duration,
+    what: &str,
+    matches: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let deadline = tokio::time::Instant::now() + within;
+    let mut seen = Vec::new();
+    loop {
+        let line = tokio::time::timeout_at(deadline, lines.next_line())
+            .await
+            .unwrap_or_else(|_| panic!("no {what} within {within:?}; saw {seen:#?}"))
+            .unwrap()
+            .unwrap_or_else(|| panic!("lockwatch watch ended before {what}; saw {seen:#?}"));
+        let value: serde_json::Value = serde_json::from_str(&line).unwrap();
+        if matches(&value) {
+            return value;
+        }
+        seen.push(value);
+    }
 }
 
 /// stdout and stderr of a finished command, for assertion messages.
