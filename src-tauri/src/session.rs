@@ -318,8 +318,8 @@ impl Session {
         }
     }
 
-    /// Reads every server now (even while paused) and keeps the result as the latest snapshot; the
-    /// background monitor reads again too.
+    /// Reads every server now (even while paused) and keeps the result as the latest snapshot; with
+    /// background watching, the monitor does the reading.
     pub async fn refresh(&self, now: DateTime<Utc>) -> Result<Snapshot, ErrorInfo> {
         self.follow_config_file();
         if matches!(*guard(&self.source), Source::Broken(_)) {
@@ -327,7 +327,14 @@ impl Session {
             *guard(&self.source) = reloaded;
             self.follow_source();
         }
-        self.with_monitor(|monitor| monitor.refresh(None));
+        // Watching in the background, the monitor reads now and its updates follow; the answer is what it
+        // has. Paused, or before it has read every server (just started, or a new config), read here.
+        if !self.is_paused()
+            && self.with_monitor(|monitor| monitor.refresh(None)).is_some()
+            && let Some(snapshot) = self.watched_snapshot(now)
+        {
+            return Ok(snapshot);
+        }
         let (config, demo) = match &*guard(&self.source) {
             Source::File(config) => (config.clone(), false),
             Source::Demo { config, .. } => (config.clone(), true),
