@@ -232,6 +232,14 @@ pub struct AskRequest<'a> {
     pub requester: &'a str,
 }
 
+/// Who the request is from, in its text: the configured owner, else the server's user name.
+pub fn requester(config_owner: Option<&str>, server: &Server) -> String {
+    config_owner
+        .map(str::to_owned)
+        .or_else(|| server.config().username.clone())
+        .unwrap_or_else(|| "A colleague".to_owned())
+}
+
 /// The channels offered for `file`'s holder on `server` (empty when no holder is known).
 pub async fn channels(server: &Server, file: &FileEntry) -> Vec<AskChannel> {
     let Some(lock) = holder_lock(file) else {

@@ -639,11 +639,7 @@ async fn run_ask(
     // The history holds every request: the rate limit reads it, `lockwatch history` shows it.
     let history = History::for_config(&config, chrono::Utc::now())
         .map_err(|err| Usage(format!("cannot record the request: {err}")))?;
-    let requester = config
-        .owner
-        .clone()
-        .or_else(|| server.config().username.clone())
-        .unwrap_or_else(|| "A colleague".to_owned());
+    let requester = lockwatch::ask::requester(config.owner.as_deref(), &server);
     let request = AskRequest {
         path,
         via,

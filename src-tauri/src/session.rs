@@ -558,11 +558,7 @@ impl Session {
     ) -> Result<AskSent, ErrorInfo> {
         let path = file_path(path)?;
         let (config, connected) = self.server(server).await?;
-        let requester = config
-            .owner
-            .clone()
-            .or_else(|| connected.config().username.clone())
-            .unwrap_or_else(|| "A colleague".to_owned());
+        let requester = ask::requester(config.owner.as_deref(), &connected);
         let request = AskRequest {
             path,
             via,
