@@ -307,32 +307,114 @@ pub fn diff_with(
     let elapsed = since.map_or(Duration::zero(), |s| now - s);
     for (name, reading) in &current.servers {
         let before = previous.servers.get(name);
-        match (&reading.health, before.map(|b| &b.health)) {
-            (Health::Down { error, .. }, None | Some(Health::Up)) => {
-                let retry_in_secs = match &reading.health {
-                    Health::Down { retry_in_secs, .. } => *retry_in_secs,
-                    Health::Up => None,
-                };
-                events.push(LockEvent::ServerDown {
-                    server: name.clone(),
-                    at: now,
-                    error: error.clone(),
-                    retry_in_secs,
-                });
-            }
-            (Health::Up, Some(Health::Down { since, .. })) => events.push(LockEvent::ServerBack {
-                server: name.clone(),
-                at: now,
-                down_since: *since,
-            }),
-            _ => {}
-        }
+        health_events(
+            name,
+            before.map(|b| &b.health),
+            &reading.health,
+            now,
+            &mut events,
+        );
         for (path, file) in &reading.files {
             let old = before.and_then(|b| b.files.get(path));
             file_events(file, old, since, elapsed, now, options, &mut events);
         }
     }
     events
+}
+
+/// A new reading of one server, for [`apply`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    /// The server's health now; `None` keeps it as it was.
+    pub health: Option<Health>,
+    /// The files read.
+    pub files: Vec<FileEntry>,
+    /// True when `files` are all of the server's files (the others are gone); false when they replace only
+    /// the known files of the same paths.
+    pub complete: bool,
+}
+
+/// Folds `change` into `known`, one server's part of a snapshot taken at `since`, in place, and returns
+/// exactly the events [`diff_with`] reports between the snapshot before and after, evaluated at `now`.
+///
+/// The same result as cloning the snapshot, changing the clone and diffing the two, without the clone:
+/// the scheduler keeps a single copy of each server's files this way, which matters for a server with
+/// tens of thousands of them read every few seconds. Files that `change` does not name are the same
+/// entries as before, so only time produces events for them (warnings, expiries). A server never read
+/// before is an empty `known` that is up.
+pub fn apply(
+    known: &mut ServerReading,
+    name: &str,
+    since: Option<DateTime<Utc>>,
+    change: Change,
+    now: DateTime<Utc>,
+    options: &DiffOptions,
+) -> Vec<LockEvent> {
+    let mut events = Vec::new();
+    if let Some(health) = change.health {
+        health_events(name, Some(&known.health), &health, now, &mut events);
+        known.health = health;
+    }
+    let elapsed = since.map_or(Duration::zero(), |s| now - s);
+    if change.complete {
+        let fresh: BTreeMap<String, FileEntry> = change
+            .files
+            .into_iter()
+            .map(|f| (f.path.clone(), f))
+            .collect();
+        for (path, file) in &fresh {
+            let old = known.files.get(path);
+            file_events(file, old, since, elapsed, now, options, &mut events);
+        }
+        known.files = fresh;
+    } else {
+        // The entries replaced, by path; a path named twice keeps the entry from before the change.
+        let mut replaced: BTreeMap<String, Option<FileEntry>> = BTreeMap::new();
+        for file in change.files {
+            let path = file.path.clone();
+            let old = known.files.insert(path.clone(), file);
+            replaced.entry(path).or_insert(old);
+        }
+        for (path, file) in &known.files {
+            let old = match replaced.get(path) {
+                Some(old) => old.as_ref(),
+                None => Some(file),
+            };
+            file_events(file, old, since, elapsed, now, options, &mut events);
+        }
+    }
+    events
+}
+
+/// [`LockEvent::ServerDown`] / [`LockEvent::ServerBack`] on a transition of a server's health.
+fn health_events(
+    name: &str,
+    before: Option<&Health>,
+    health: &Health,
+    now: DateTime<Utc>,
+    events: &mut Vec<LockEvent>,
+) {
+    match (health, before) {
+        (
+            Health::Down {
+                error,
+                retry_in_secs,
+                ..
+            },
+            None | Some(Health::Up),
+        ) => events.push(LockEvent::ServerDown {
+            server: name.to_owned(),
+            at: now,
+            error: error.clone(),
+            retry_in_secs: *retry_in_secs,
+        }),
+        (Health::Up, Some(Health::Down { since, .. })) => events.push(LockEvent::ServerBack {
+            server: name.to_owned(),
+            at: now,
+            down_since: *since,
+        }),
+        _ => {}
+    }
 }
 
 fn file_events(
@@ -451,35 +533,46 @@ pub fn next_deadlines(
     now: DateTime<Utc>,
     options: &DiffOptions,
 ) -> Vec<Deadline> {
-    let mut out = Vec::new();
-    for reading in snapshot.servers.values() {
-        for file in reading.files.values() {
-            for lock in &file.locks {
-                // An upper bound (WOPI) is not an expiry: the editor may refresh the lock before it.
-                let Some(expires_at) = lock.expires_at.filter(|_| lock.expiry != Expiry::AtMost)
-                else {
-                    continue;
-                };
-                let warn = expires_at - options.expiring_soon;
-                if warn > now {
-                    out.push(Deadline {
-                        at: warn,
-                        path: file.path.clone(),
-                        reread: false,
-                    });
-                }
-                if expires_at > now {
-                    out.push(Deadline {
-                        at: expires_at,
-                        path: file.path.clone(),
-                        reread: true,
-                    });
-                }
-            }
-        }
-    }
+    let files = snapshot.servers.values().flat_map(|r| r.files.values());
+    let mut out: Vec<Deadline> = deadlines_of(files, now, options)
+        .map(|(at, file, reread)| Deadline {
+            at,
+            path: file.path.clone(),
+            reread,
+        })
+        .collect();
     out.sort_by_key(|d| d.at);
     out
+}
+
+/// The first of the [`next_deadlines`] of `files`, without collecting them.
+pub fn earliest_deadline<'a>(
+    files: impl Iterator<Item = &'a FileEntry>,
+    now: DateTime<Utc>,
+    options: &DiffOptions,
+) -> Option<DateTime<Utc>> {
+    deadlines_of(files, now, options).map(|(at, _, _)| at).min()
+}
+
+/// Every deadline of `files` after `now`: (when, which file, whether it is an expiry).
+fn deadlines_of<'a>(
+    files: impl Iterator<Item = &'a FileEntry>,
+    now: DateTime<Utc>,
+    options: &DiffOptions,
+) -> impl Iterator<Item = (DateTime<Utc>, &'a FileEntry, bool)> {
+    let expiring_soon = options.expiring_soon;
+    files.flat_map(move |file| {
+        file.locks.iter().flat_map(move |lock| {
+            // An upper bound (WOPI) is not an expiry: the editor may refresh the lock before it.
+            let expires_at = lock.expires_at.filter(|_| lock.expiry != Expiry::AtMost);
+            let warn = expires_at
+                .map(|e| e - expiring_soon)
+                .filter(|w| *w > now)
+                .map(|w| (w, file, false));
+            let expiry = expires_at.filter(|e| *e > now).map(|e| (e, file, true));
+            warn.into_iter().chain(expiry)
+        })
+    })
 }
 
 /// A moment when something is due without a poll.

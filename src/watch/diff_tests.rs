@@ -213,12 +213,142 @@ fn table() {
         ),
     ];
     for (case, previous, current, now, expected) in cases {
+        let events = diff(&previous, &current, t(now));
+        assert_eq!(names(&events), expected, "{case}");
+        // Folding the new reading into the old one in place says exactly the same, and leaves the new one.
+        let (known, applied) = apply_whole(&previous, &current, now);
+        assert_eq!(applied, events, "{case}: apply");
         assert_eq!(
-            names(&diff(&previous, &current, t(now))),
-            expected,
-            "{case}"
+            &known, &current.servers["s"],
+            "{case}: apply leaves the new reading"
         );
     }
+}
+
+/// [`apply`] of `current`'s whole reading of server "s" onto `previous`'s: the reading after, and the events.
+fn apply_whole(
+    previous: &Snapshot,
+    current: &Snapshot,
+    now: i64,
+) -> (ServerReading, Vec<LockEvent>) {
+    let mut known = previous
+        .servers
+        .get("s")
+        .cloned()
+        .unwrap_or_else(|| ServerReading::up([]));
+    let reading = &current.servers["s"];
+    let change = Change {
+        health: Some(reading.health.clone()),
+        files: reading.files.values().cloned().collect(),
+        complete: true,
+    };
+    let events = apply(
+        &mut known,
+        "s",
+        previous.at,
+        change,
+        t(now),
+        &DiffOptions::default(),
+    );
+    (known, events)
+}
+
+#[test]
+fn applying_some_files_is_diffing_the_snapshot_with_them_replaced() {
+    let at = |path: &str, state, locks| file(path, state, locks);
+    let alice = |exp| lock("alice", Some("tok-a"), Some(exp));
+    let bob = |exp| lock("bob", Some("tok-b"), Some(exp));
+    // Five files: one of them changes, and time passes over the warnings and expiries of the others.
+    let previous = snap(
+        Some(0),
+        vec![
+            at("a.odt", FileState::Locked, vec![alice(3600)]),
+            at("b.odt", FileState::Locked, vec![bob(300)]),
+            at("c.odt", FileState::Unlocked, vec![]),
+            at("d.odt", FileState::Locked, vec![bob(20)]),
+            at("want.odt", FileState::Locked, vec![alice(7200)]),
+        ],
+    );
+    let changes: Vec<(&str, Vec<FileEntry>, i64)> = vec![
+        ("nothing read: time alone", vec![], 30),
+        (
+            "the wanted file is released",
+            vec![at("want.odt", FileState::Unlocked, vec![])],
+            30,
+        ),
+        (
+            "a free file is locked",
+            vec![at("c.odt", FileState::Locked, vec![alice(900)])],
+            10,
+        ),
+        (
+            "a new file appears",
+            vec![at("e.odt", FileState::Locked, vec![bob(60)])],
+            5,
+        ),
+        (
+            "a path read twice keeps the state before the reading as the old one",
+            vec![
+                at("c.odt", FileState::Locked, vec![alice(900)]),
+                at("c.odt", FileState::Locked, vec![bob(900)]),
+            ],
+            10,
+        ),
+    ];
+    for (case, files, now) in changes {
+        let mut expected = previous.clone();
+        expected.at = Some(t(now));
+        let reading = expected.servers.get_mut("s").unwrap();
+        for f in &files {
+            reading.files.insert(f.path.clone(), f.clone());
+        }
+        let mut known = previous.servers["s"].clone();
+        let change = Change {
+            health: Some(Health::Up),
+            files,
+            complete: false,
+        };
+        let events = apply(
+            &mut known,
+            "s",
+            previous.at,
+            change,
+            t(now),
+            &DiffOptions::default(),
+        );
+        assert_eq!(events, diff(&previous, &expected, t(now)), "{case}");
+        assert!(
+            !events.is_empty() || case.starts_with("nothing"),
+            "{case}: says something"
+        );
+        assert_eq!(known, expected.servers["s"], "{case}: the reading after");
+    }
+    // Health alone: down, then back.
+    let mut known = previous.servers["s"].clone();
+    let went_down = down(0, 40).servers["s"].health.clone();
+    let change = |health| Change {
+        health: Some(health),
+        files: vec![],
+        complete: false,
+    };
+    let events = apply(
+        &mut known,
+        "s",
+        previous.at,
+        change(went_down),
+        t(40),
+        &DiffOptions::default(),
+    );
+    assert_eq!(names(&events), ["server_down", "expired"]);
+    let events = apply(
+        &mut known,
+        "s",
+        Some(t(40)),
+        change(Health::Up),
+        t(50),
+        &DiffOptions::default(),
+    );
+    assert_eq!(names(&events), ["server_back"]);
 }
 
 #[test]

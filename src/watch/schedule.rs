@@ -40,12 +40,12 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use super::diff::{
-    DiffOptions, Health, LockEvent, ServerReading, Snapshot, diff_with, next_deadlines,
+    Change, DiffOptions, Health, LockEvent, ServerReading, Snapshot, apply, earliest_deadline,
 };
 use super::{Clock, Reader};
 use crate::config::ServerConfig;
 use crate::error::{Error, ErrorInfo, Result};
-use crate::model::{FileEntry, FileState};
+use crate::model::{Expiry, FileEntry, FileState};
 
 /// How the watcher paces itself; the defaults are what `lockwatch watch` uses.
 #[derive(Debug, Clone)]
@@ -166,7 +166,8 @@ impl std::fmt::Debug for Command {
     }
 }
 
-/// What the tasks publish: each server's latest reading, for [`Watcher::snapshot`].
+/// Each server's latest reading: the one copy of its files, which its task updates in place and
+/// [`Watcher::snapshot`] copies out.
 #[derive(Default)]
 struct Shared {
     servers: BTreeMap<String, Slot>,
@@ -291,30 +292,23 @@ impl Watcher {
             }
             shared.generations += 1;
             let generation = shared.generations;
-            let current = match shared.servers.get(&name) {
-                Some(Slot {
-                    at,
-                    reading: Some(reading),
-                    ..
-                }) => {
-                    let mut reading = reading.clone();
-                    reading.files.retain(|path, _| covers(&target.config, path));
-                    for file in reading.files.values_mut() {
-                        file.wanted = target.config.is_wanted(&file.path);
-                    }
-                    Snapshot {
-                        at: *at,
-                        servers: BTreeMap::from([(name.clone(), reading)]),
-                    }
+            // The new task starts from the previous reading of the files the new config still covers.
+            let (at, mut reading) = shared
+                .servers
+                .remove(&name)
+                .map_or((None, None), |slot| (slot.at, slot.reading));
+            if let Some(reading) = &mut reading {
+                reading.files.retain(|path, _| covers(&target.config, path));
+                for file in reading.files.values_mut() {
+                    file.wanted = target.config.is_wanted(&file.path);
                 }
-                _ => Snapshot::default(),
-            };
+            }
             shared.servers.insert(
                 name.clone(),
                 Slot {
                     generation,
-                    at: current.at,
-                    reading: current.servers.get(&name).cloned(),
+                    at,
+                    reading,
                 },
             );
             let (commands, orders) = mpsc::unbounded_channel();
@@ -331,7 +325,6 @@ impl Watcher {
                 events: self.events.clone(),
                 state: self.state.clone(),
                 generation,
-                current,
                 failures: 0,
                 commands: orders,
                 paused: self.paused.subscribe(),
@@ -392,7 +385,6 @@ struct ServerTask {
     events: mpsc::UnboundedSender<LockEvent>,
     state: Arc<Mutex<Shared>>,
     generation: u64,
-    current: Snapshot,
     failures: u32,
     jitter: Jitter,
     commands: mpsc::UnboundedReceiver<Command>,
@@ -420,9 +412,13 @@ impl ServerTask {
             }
             let now = self.clock.now();
             let deadline = if self.failures == 0 {
-                next_deadlines(&self.current, now, &self.pacing.diff)
-                    .first()
-                    .map(|d| Instant::now() + (d.at - now).to_std().unwrap_or_default())
+                let options = self.pacing.diff;
+                self.with_slot(|slot| {
+                    let files = slot.reading.iter().flat_map(|r| r.files.values());
+                    earliest_deadline(files, now, &options)
+                })
+                .flatten()
+                .map(|at| Instant::now() + (at - now).to_std().unwrap_or_default())
             } else {
                 None
             };
@@ -520,16 +516,22 @@ impl ServerTask {
             }
             Command::Announced(Announcement::Anything) => full = true,
             Command::Announced(Announcement::Files(ids)) => {
-                let known = self
-                    .current
-                    .servers
-                    .get(&self.target.config.name)
-                    .into_iter()
-                    .flat_map(|reading| reading.files.values())
-                    .filter(|f| f.file_id.as_ref().is_some_and(|id| ids.contains(id)));
-                for file in known {
-                    if !paths.contains(&file.path) {
-                        paths.push(file.path.clone());
+                let known = with_slot(
+                    &self.state,
+                    &self.target.config.name,
+                    self.generation,
+                    |slot| {
+                        slot.reading
+                            .iter()
+                            .flat_map(|reading| reading.files.values())
+                            .filter(|f| f.file_id.as_ref().is_some_and(|id| ids.contains(id)))
+                            .map(|f| f.path.clone())
+                            .collect::<Vec<_>>()
+                    },
+                );
+                for path in known.into_iter().flatten() {
+                    if !paths.contains(&path) {
+                        paths.push(path);
                     }
                 }
             }
@@ -553,9 +555,13 @@ impl ServerTask {
         let now = self.clock.now();
         let reread = self.expired_since_read(now);
         if reread.is_empty() {
-            let mut next = self.current.clone();
-            next.at = Some(now);
-            self.publish(next, now);
+            // Only time passed: the same files, judged at a later moment.
+            let unchanged = Change {
+                health: None,
+                files: Vec::new(),
+                complete: false,
+            };
+            self.publish(unchanged, Some(now), now);
         } else if !self.read(&reread, false).await {
             *next_full = Instant::now() + self.retry_delay();
         }
@@ -566,20 +572,22 @@ impl ServerTask {
     /// their expiry: that is what lets the diff trust "still listed". Computed from the snapshot rather
     /// than from the deadline that woke the task, so a late wake-up (a suspended laptop) misses nothing.
     fn expired_since_read(&self, now: DateTime<Utc>) -> Vec<String> {
-        let read_at = self.current.at;
-        self.current
-            .servers
-            .values()
-            .flat_map(|r| r.files.values())
-            .filter(|f| {
-                f.locks.iter().any(|l| {
-                    l.expiry != crate::model::Expiry::AtMost
-                        && l.expires_at
-                            .is_some_and(|e| e <= now && read_at.is_none_or(|r| e > r))
+        self.with_slot(|slot| {
+            let read_at = slot.at;
+            slot.reading
+                .iter()
+                .flat_map(|r| r.files.values())
+                .filter(|f| {
+                    f.locks.iter().any(|l| {
+                        l.expiry != Expiry::AtMost
+                            && l.expires_at
+                                .is_some_and(|e| e <= now && read_at.is_none_or(|r| e > r))
+                    })
                 })
-            })
-            .map(|f| f.path.clone())
-            .collect()
+                .map(|f| f.path.clone())
+                .collect()
+        })
+        .unwrap_or_default()
     }
 
     /// Reads `paths` (plus any file whose lock expired since the last reading) and publishes what changed;
@@ -611,81 +619,97 @@ impl ServerTask {
                 secs: guard.as_secs(),
             }),
         };
-        let mut next = self.current.clone();
-        let reading = next
-            .servers
-            .entry(name.clone())
-            .or_insert_with(|| ServerReading::up([]));
         match result {
-            Ok(entries) => {
+            Ok(mut entries) => {
                 self.failures = 0;
-                reading.health = Health::Up;
-                let mut fresh: std::collections::BTreeMap<String, FileEntry> =
-                    std::collections::BTreeMap::new();
-                for mut entry in entries {
+                for entry in &mut entries {
                     entry.wanted = config.is_wanted(&entry.path);
-                    // A file that could not be read keeps its last known state: "could not read" must not
-                    // become "unlocked", nor churn into "locked" again on the next good reading.
-                    if !matches!(entry.state, FileState::Locked | FileState::Unlocked)
-                        && let Some(old) = reading.files.get(&entry.path)
-                        && matches!(old.state, FileState::Locked | FileState::Unlocked)
-                    {
-                        entry = old.clone();
-                    }
-                    fresh.insert(entry.path.clone(), entry);
                 }
-                if full {
-                    reading.files = fresh;
-                } else {
-                    reading.files.extend(fresh);
-                }
-                next.at = Some(now);
-                self.publish(next, now);
+                let change = Change {
+                    health: Some(Health::Up),
+                    files: entries,
+                    complete: full,
+                };
+                self.publish(change, Some(now), now);
                 true
             }
             Err(err) => {
                 self.failures += 1;
                 let delay = self.pacing.backoff(self.failures);
-                let since = match &reading.health {
-                    Health::Down { since, .. } => *since,
-                    Health::Up => now,
-                };
                 tracing::info!(server = %name, error = %err, retry_in_secs = delay.as_secs(), "reading failed");
-                reading.health = Health::Down {
-                    error: ErrorInfo::for_server(&name, &err),
-                    since,
-                    retry_in_secs: Some(delay.as_secs()),
+                let error = ErrorInfo::for_server(&name, &err);
+                let since = self
+                    .with_slot(|slot| match slot.reading.as_ref().map(|r| &r.health) {
+                        Some(Health::Down { since, .. }) => *since,
+                        _ => now,
+                    })
+                    .unwrap_or(now);
+                let down = Change {
+                    health: Some(Health::Down {
+                        error,
+                        since,
+                        retry_in_secs: Some(delay.as_secs()),
+                    }),
+                    files: Vec::new(),
+                    complete: false,
                 };
                 // The files are last known, not fresh: the diff's time window must not move past an
                 // expiry on their account (that would report a stale lock nobody has seen).
-                next.at = self.current.at;
-                self.publish(next, now);
+                self.publish(down, None, now);
                 false
             }
         }
     }
 
-    fn publish(&mut self, next: Snapshot, now: DateTime<Utc>) {
-        let mut shared = lock(&self.state);
-        let Some(slot) = shared
-            .servers
-            .get_mut(&self.target.config.name)
-            .filter(|slot| slot.generation == self.generation)
-        else {
-            // Replaced or removed by a reconfiguration: the new task (if any) speaks for this server.
-            return;
-        };
-        for event in diff_with(&self.current, &next, now, &self.pacing.diff) {
-            // A closed channel means nobody listens any more; the watcher will be dropped soon.
-            let _ = self.events.send(event);
-        }
-        if let Some(reading) = next.servers.get(&self.target.config.name) {
-            slot.reading = Some(reading.clone());
-            slot.at = next.at;
-        }
-        drop(shared);
-        self.current = next;
+    /// Runs `f` on this task's slot; `None` once a reconfiguration replaced or removed the task.
+    fn with_slot<R>(&self, f: impl FnOnce(&mut Slot) -> R) -> Option<R> {
+        with_slot(&self.state, &self.target.config.name, self.generation, f)
     }
+
+    /// Folds `change` into the server's reading and sends the events it makes. `at` is the reading's new
+    /// time (`None` keeps the old one). Nothing happens for a task that was replaced.
+    fn publish(&mut self, mut change: Change, at: Option<DateTime<Utc>>, now: DateTime<Utc>) {
+        let options = self.pacing.diff;
+        let events = &self.events;
+        let name = &self.target.config.name;
+        with_slot(&self.state, name, self.generation, |slot| {
+            let known = slot.reading.get_or_insert_with(|| ServerReading::up([]));
+            // A file that could not be read keeps its last known state: "could not read" must not become
+            // "unlocked", nor churn into "locked" again on the next good reading.
+            for entry in &mut change.files {
+                if !matches!(entry.state, FileState::Locked | FileState::Unlocked)
+                    && let Some(old) = known.files.get(&entry.path)
+                    && matches!(old.state, FileState::Locked | FileState::Unlocked)
+                {
+                    *entry = old.clone();
+                }
+            }
+            for event in apply(known, name, slot.at, change, now, &options) {
+                // A closed channel means nobody listens any more; the watcher will be dropped soon.
+                let _ = events.send(event);
+            }
+            if at.is_some() {
+                slot.at = at;
+            }
+        });
+    }
+}
+
+/// Runs `f` on the slot of task `generation` of server `name`, unless a reconfiguration replaced the task
+/// (checked under the same lock that replaces it, so a task that is still finishing a step after being
+/// aborted cannot announce anything twice).
+fn with_slot<R>(
+    state: &Mutex<Shared>,
+    name: &str,
+    generation: u64,
+    f: impl FnOnce(&mut Slot) -> R,
+) -> Option<R> {
+    let mut shared = lock(state);
+    shared
+        .servers
+        .get_mut(name)
+        .filter(|slot| slot.generation == generation)
+        .map(f)
 }
 
 /// Aborts a spawned task when dropped, so a helper task never outlives its owner.
