@@ -207,7 +207,11 @@ impl LockSource for Nextcloud {
         Box::pin(async move {
             let body = propfind_body(PROPS);
             let fetched = fetch_all(&self.http, &self.base, watch, body).await;
-            let mut files = Vec::new();
+            let count = fetched
+                .iter()
+                .map(|f| f.as_ref().map_or(1, |f| f.members.len().max(1)))
+                .sum();
+            let mut files = Vec::with_capacity(count);
             for (entry, result) in watch.iter().zip(fetched) {
                 match result {
                     Ok(fetched) if is_folder(entry) => {

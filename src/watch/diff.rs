@@ -357,16 +357,29 @@ pub fn apply(
     }
     let elapsed = since.map_or(Duration::zero(), |s| now - s);
     if change.complete {
-        let fresh: BTreeMap<String, FileEntry> = change
-            .files
-            .into_iter()
-            .map(|f| (f.path.clone(), f))
-            .collect();
-        for (path, file) in &fresh {
-            let old = known.files.get(path);
-            file_events(file, old, since, elapsed, now, options, &mut events);
+        // In place, in path order (the order of diff_with's events): the files gone are dropped first,
+        // then each entry replaces its predecessor, so at no time are two maps of every file alive.
+        let mut fresh = change.files;
+        fresh.sort_unstable_by(|a, b| a.path.cmp(&b.path));
+        // A path read twice in one reading (a file both watched and in a watched folder) counts once.
+        fresh.dedup_by(|a, b| a.path == b.path);
+        known.files.retain(|path, _| {
+            fresh
+                .binary_search_by(|f| f.path.as_str().cmp(path))
+                .is_ok()
+        });
+        for file in fresh {
+            match known.files.get_mut(&file.path) {
+                Some(slot) => {
+                    file_events(&file, Some(slot), since, elapsed, now, options, &mut events);
+                    *slot = file;
+                }
+                None => {
+                    file_events(&file, None, since, elapsed, now, options, &mut events);
+                    known.files.insert(file.path.clone(), file);
+                }
+            }
         }
-        known.files = fresh;
     } else {
         // The entries replaced, by path; a path named twice keeps the entry from before the change.
         let mut replaced: BTreeMap<String, Option<FileEntry>> = BTreeMap::new();
