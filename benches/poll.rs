@@ -7,6 +7,10 @@
 //! locked files. Requests and bytes are counted from the engine's own trace events; CPU time is this
 //! process's (with the in-process dav-server, that includes the server's own work).
 //!
+//! Nextcloud (the emulator in tests/support/nextcloud.rs, as no real Nextcloud runs here; its requests and
+//! bytes are what matter, not its speed): a poll asks each folder for its etag and lists only the folders
+//! whose etag moved, next to listing them all.
+//!
 //! Isolation: 50 servers of which 5 accept connections and never answer; the time until the 45 healthy
 //! ones are read, next to the same with all 50 healthy.
 //!
@@ -15,6 +19,9 @@
 #[path = "../tests/support/apache.rs"]
 #[allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 mod apache;
+#[path = "../tests/support/nextcloud.rs"]
+#[allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+mod nextcloud;
 #[path = "../tests/support/server_process.rs"]
 #[allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 mod server_process;
@@ -174,6 +181,111 @@ async fn compare(name: &str, base: &str, credentials: &str, traffic: &Traffic) {
     println!(
         "| {name} | **Lockwatch is {ratio:.0}× faster** with {:.1}% of the requests | | | | |",
         100.0 * rows[0].2 as f64 / rows[1].2 as f64
+    );
+}
+
+/// Nextcloud: what a poll costs when nothing changed, and when one lock was released, next to listing
+/// every folder (what every poll cost before, and what every tenth poll still does).
+async fn nextcloud_polls(traffic: &Traffic) {
+    let nc = nextcloud::Nextcloud::start();
+    let mut locked = 0;
+    for f in 0..FOLDERS {
+        nc.add_folder(folder(f).trim_end_matches('/'));
+        for i in 0..files_in(f) {
+            nc.add_file(&file(f, i), "alice");
+            if i % 10 == 0 {
+                let lock = nextcloud::NcLock {
+                    owner_type: 0,
+                    owner: "bob".into(),
+                    display_name: "Bob".into(),
+                    editor: None,
+                    time: nc.now(),
+                    timeout: -60,
+                    token: format!("files_lock/{f}-{i}"),
+                };
+                nc.set_lock(&file(f, i), lock);
+                locked += 1;
+            }
+        }
+    }
+    let config = Config::parse(
+        &format!(
+            "[[servers]]\nname = \"nc\"\nkind = \"nextcloud\"\nurl = \"{}\"\nusername = \"alice\"\npassword_env = \"PW\"\ntimeout_secs = 120\n",
+            nc.dav_url("alice")
+        ),
+        "bench",
+        &|_| Some(USERS[0].1.to_owned()),
+    )
+    .expect("config");
+    let source = connect(&config).await;
+    let folders: Vec<String> = (0..FOLDERS).map(folder).collect();
+    let count = |traffic: &Traffic| {
+        (
+            traffic.requests.load(Ordering::Relaxed),
+            traffic.bytes.load(Ordering::Relaxed),
+        )
+    };
+    let row = |label: &str, before: (u64, u64), time: Duration| {
+        let after = count(traffic);
+        println!(
+            "| Nextcloud (emulator) | {label} | {} | {:.2} MB | {:.0} ms |",
+            after.0 - before.0,
+            (after.1 - before.1) as f64 / 1e6,
+            time.as_secs_f64() * 1000.0
+        );
+    };
+    let (_, _, _, n, l) = cycle(&*source, &folders, traffic).await;
+    assert_eq!(
+        (n, l),
+        (10_000, locked),
+        "Nextcloud: files and locked files"
+    );
+    let before = count(traffic);
+    let started = Instant::now();
+    source
+        .read(&folders, chrono::Utc::now())
+        .await
+        .expect("read");
+    row(
+        "every folder listed (Depth 1 each)",
+        before,
+        started.elapsed(),
+    );
+    // The first poll lists everything; the next ones ask for etags.
+    source
+        .poll(&folders, chrono::Utc::now())
+        .await
+        .expect("poll");
+    let before = count(traffic);
+    let started = Instant::now();
+    let polled = source
+        .poll(&folders, chrono::Utc::now())
+        .await
+        .expect("poll");
+    assert_eq!(polled.unchanged.len(), FOLDERS);
+    row(
+        "poll, nothing changed (Depth 0 per folder)",
+        before,
+        started.elapsed(),
+    );
+    nc.clear_lock(&file(3, 0));
+    let before = count(traffic);
+    let started = Instant::now();
+    let polled = source
+        .poll(&folders, chrono::Utc::now())
+        .await
+        .expect("poll");
+    assert_eq!(polled.unchanged.len(), FOLDERS - 1);
+    assert!(
+        polled
+            .files
+            .iter()
+            .any(|f| f.path == file(3, 0) && f.state == FileState::Unlocked)
+    );
+    row(
+        "poll, one lock released (that folder listed)",
+        before,
+        started.elapsed(),
     );
 }
 
@@ -386,6 +498,11 @@ fn main() {
         &traffic,
     ));
     drop(server);
+
+    println!("\n## Nextcloud: polls list only the folders whose etag moved\n");
+    println!("| server | poll | requests | bytes | time |");
+    println!("|---|---|---|---|---|");
+    rt.block_on(nextcloud_polls(&traffic));
 
     println!("\n## Isolation: time until the healthy servers are read\n");
     println!("| run | median time |");

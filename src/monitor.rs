@@ -35,7 +35,7 @@ use crate::error::{Error, Result};
 use crate::held::{self, HeldLocks};
 use crate::history::History;
 use crate::model::{FileEntry, ServerStatus, StatusReport};
-use crate::protocol::Server;
+use crate::protocol::{Polled, Server};
 use crate::secrets::SecretStore;
 use crate::watch::notice::{Announcer, LockTaker, Notice, Notifier};
 use crate::watch::{
@@ -139,6 +139,21 @@ impl Gates {
     }
 }
 
+impl MarkingReader {
+    /// Marks the locks of `files` that the held-lock store says are the user's.
+    fn mark(&self, files: &mut [FileEntry]) {
+        match self.held.load() {
+            Ok(entries) if !entries.is_empty() => {
+                for file in files {
+                    held::mark_mine(&entries, &file.path, &self.server, &mut file.locks);
+                }
+            }
+            Ok(_) => {}
+            Err(err) => tracing::warn!(error = %err, "cannot read the held-lock store"),
+        }
+    }
+}
+
 impl Reader for MarkingReader {
     fn read<'a>(
         &'a self,
@@ -148,16 +163,21 @@ impl Reader for MarkingReader {
         Box::pin(async move {
             let _turn = self.gate.lock().await;
             let mut files = self.inner.read(paths, now).await?;
-            match self.held.load() {
-                Ok(entries) if !entries.is_empty() => {
-                    for file in &mut files {
-                        held::mark_mine(&entries, &file.path, &self.server, &mut file.locks);
-                    }
-                }
-                Ok(_) => {}
-                Err(err) => tracing::warn!(error = %err, "cannot read the held-lock store"),
-            }
+            self.mark(&mut files);
             Ok(files)
+        })
+    }
+
+    fn poll<'a>(
+        &'a self,
+        paths: &'a [String],
+        now: DateTime<Utc>,
+    ) -> BoxFuture<'a, Result<Polled>> {
+        Box::pin(async move {
+            let _turn = self.gate.lock().await;
+            let mut polled = self.inner.poll(paths, now).await?;
+            self.mark(&mut polled.files);
+            Ok(polled)
         })
     }
 

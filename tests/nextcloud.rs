@@ -1,7 +1,12 @@
 //! Reading Nextcloud files_lock locks, against the emulator (tests/support/nextcloud.rs).
 
+use std::sync::Arc;
+
+use chrono::Utc;
 use lockwatch::ErrorKind;
 use lockwatch::model::{Expiry, FileState, LockKind, ServerKind};
+use lockwatch::protocol::{LockSource, Server};
+use lockwatch::secrets::MemoryStore;
 
 use crate::support::nextcloud::{NcLock, Nextcloud, Options};
 use crate::support::{config, file, status};
@@ -237,5 +242,202 @@ async fn user_ids_with_spaces() {
         notes.url.contains("/files/carol%20id/Shared/Notes.md"),
         "{}",
         notes.url
+    );
+}
+
+/// The PROPFINDs of `nc` from request `from` on: (depth, path below the user's root).
+fn propfinds(nc: &Nextcloud, from: usize) -> Vec<(String, String)> {
+    nc.requests()[from..]
+        .iter()
+        .filter(|r| r.method == "PROPFIND")
+        .map(|r| {
+            let path = r.path.rsplit_once("/alice/").map_or("", |(_, p)| p);
+            (r.depth.clone().unwrap_or_default(), path.to_owned())
+        })
+        .collect()
+}
+
+async fn alice_source(nc: &Nextcloud, watch: &str) -> std::sync::Arc<dyn LockSource> {
+    let config = alice_config(nc, "nextcloud", watch);
+    let server = Server::connect(config.servers[0].clone(), Arc::new(MemoryStore::new()))
+        .await
+        .unwrap();
+    server.source().await.unwrap()
+}
+
+fn reports(nc: &Nextcloud) {
+    nc.add_folder("Reports");
+    for name in ["a.docx", "b.docx", "c.docx"] {
+        nc.add_file(&format!("Reports/{name}"), "alice");
+    }
+    nc.set_lock(
+        "Reports/b.docx",
+        lock(0, "bob", "Bob Builder", None, nc.now(), -60),
+    );
+}
+
+/// A poll asks a watched folder for its etag (`Depth: 0`) and lists it (`Depth: 1`) only when the etag
+/// moved, which files_lock makes it do on every lock and unlock below it.
+#[tokio::test]
+async fn polls_list_only_folders_whose_etag_moved() {
+    let nc = Nextcloud::start();
+    reports(&nc);
+    nc.add_file("Budget.xlsx", "alice");
+    let source = alice_source(&nc, r#"["Reports/", "Budget.xlsx"]"#).await;
+    let watch = vec!["Reports/".to_owned(), "Budget.xlsx".to_owned()];
+    let depth1 = |d: &str| ("1".to_owned(), d.to_owned());
+    let depth0 = |d: &str| ("0".to_owned(), d.to_owned());
+
+    let mark = nc.requests().len();
+    let first = source.poll(&watch, Utc::now()).await.unwrap();
+    assert!(first.unchanged.is_empty());
+    assert_eq!(first.files.len(), 4);
+    assert_eq!(
+        propfinds(&nc, mark),
+        [depth1("Reports/"), depth0("Budget.xlsx")]
+    );
+
+    // Nothing changed: one small request for the folder; a watched file is read as always.
+    let mark = nc.requests().len();
+    let second = source.poll(&watch, Utc::now()).await.unwrap();
+    assert_eq!(second.unchanged, ["Reports/"]);
+    assert_eq!(
+        second
+            .files
+            .iter()
+            .map(|f| f.path.as_str())
+            .collect::<Vec<_>>(),
+        ["Budget.xlsx"]
+    );
+    assert_eq!(
+        propfinds(&nc, mark),
+        [depth0("Reports/"), depth0("Budget.xlsx")]
+    );
+
+    // Bob releases b.docx: the folder's etag moved, so it is listed, and the release is seen.
+    nc.clear_lock("Reports/b.docx");
+    let mark = nc.requests().len();
+    let third = source.poll(&watch, Utc::now()).await.unwrap();
+    assert!(third.unchanged.is_empty());
+    assert_eq!(
+        file_in(&third.files, "Reports/b.docx").state,
+        FileState::Unlocked
+    );
+    assert_eq!(
+        propfinds(&nc, mark),
+        [
+            depth0("Reports/"),
+            depth1("Reports/"),
+            depth0("Budget.xlsx")
+        ]
+    );
+
+    // A full read (`lockwatch status`) never takes the shortcut.
+    let mark = nc.requests().len();
+    assert_eq!(source.read(&watch, Utc::now()).await.unwrap().len(), 4);
+    assert_eq!(
+        propfinds(&nc, mark),
+        [depth1("Reports/"), depth0("Budget.xlsx")]
+    );
+}
+
+/// Every CHECK_EVERY-th poll lists every folder whatever its etag says; a server whose folder etag
+/// stayed while a lock changed (files_lock before it moved etags) is then always listed in full.
+#[tokio::test]
+async fn folders_are_checked_in_full_and_a_server_whose_etags_stay_is_not_trusted() {
+    use lockwatch::protocol::nextcloud::CHECK_EVERY;
+    for moves in [true, false] {
+        let nc = Nextcloud::start_with(Options {
+            lock_moves_etag: moves,
+            ..Options::default()
+        });
+        reports(&nc);
+        let source = alice_source(&nc, r#"["Reports/"]"#).await;
+        let watch = vec!["Reports/".to_owned()];
+        let mut listed = Vec::new();
+        for poll in 1..=CHECK_EVERY + 2 {
+            if poll == 3 {
+                // Under an old files_lock this moves no etag: the polls until the check miss it.
+                nc.clear_lock("Reports/b.docx");
+            }
+            let polled = source.poll(&watch, Utc::now()).await.unwrap();
+            if polled.unchanged.is_empty() {
+                let b = file_in(&polled.files, "Reports/b.docx");
+                listed.push((poll, b.state));
+            }
+        }
+        let free = FileState::Unlocked;
+        let expected = if moves {
+            // First poll, the release, the check; then probing goes on.
+            vec![(1, FileState::Locked), (3, free), (CHECK_EVERY, free)]
+        } else {
+            // First poll, the check (which finds the release the etag did not show), and every poll
+            // after it.
+            vec![
+                (1, FileState::Locked),
+                (CHECK_EVERY, free),
+                (CHECK_EVERY + 1, free),
+                (CHECK_EVERY + 2, free),
+            ]
+        };
+        assert_eq!(listed, expected, "lock_moves_etag: {moves}");
+    }
+}
+
+fn file_in<'a>(
+    files: &'a [lockwatch::model::FileEntry],
+    path: &str,
+) -> &'a lockwatch::model::FileEntry {
+    files
+        .iter()
+        .find(|f| f.path == path)
+        .unwrap_or_else(|| panic!("{path} not in {files:?}"))
+}
+
+/// A lock that times out moves no etag, so the folder's probe says "unchanged"; the watch engine still
+/// sees the file free, because it re-reads a file when its lock's known expiry passes.
+#[tokio::test]
+async fn an_expiry_in_an_unchanged_folder_is_still_seen() {
+    use lockwatch::watch::{LockEvent, Pacing, SystemClock, Watcher, targets};
+    let nc = Nextcloud::start();
+    reports(&nc);
+    nc.set_lock(
+        "Reports/c.docx",
+        lock(0, "bob", "Bob Builder", None, nc.now(), 3),
+    );
+    let config = alice_config(&nc, "nextcloud", r#"["Reports/"]"#);
+    let mark = nc.requests().len();
+    let (_watcher, mut events) = Watcher::start(
+        targets(&config, Arc::new(MemoryStore::new())),
+        Pacing::new(std::time::Duration::from_secs(1)),
+        Arc::new(SystemClock),
+    );
+    let freed = tokio::time::timeout(std::time::Duration::from_secs(15), async {
+        loop {
+            match events.recv().await.expect("watcher stopped") {
+                LockEvent::Unlocked { path, .. } if path == "Reports/c.docx" => break,
+                _ => {}
+            }
+        }
+    })
+    .await;
+    assert!(
+        freed.is_ok(),
+        "no unlocked event: {:?}",
+        propfinds(&nc, mark)
+    );
+    let seen = propfinds(&nc, mark);
+    let listings = seen.iter().filter(|(d, _)| d == "1").count();
+    assert_eq!(
+        listings, 1,
+        "only the first poll lists the folder: {seen:?}"
+    );
+    assert!(
+        seen.contains(&("0".to_owned(), "Reports/".to_owned())),
+        "{seen:?}"
+    );
+    assert!(
+        seen.contains(&("0".to_owned(), "Reports/c.docx".to_owned())),
+        "{seen:?}"
     );
 }

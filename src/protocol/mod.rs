@@ -29,6 +29,15 @@ use crate::http::{HttpClient, Reply, headers};
 use crate::model::{AskChannel, Capabilities, FileEntry, Lock, LockScope, ServerKind};
 use crate::secrets::{Secret, SecretStore};
 
+/// What a [`LockSource::poll`] read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Polled {
+    /// The entries read.
+    pub files: Vec<FileEntry>,
+    /// Watched folders that were not read because they have not changed since the previous poll.
+    pub unchanged: Vec<String>,
+}
+
 /// A server Lockwatch can read lock state from.
 pub trait LockSource: Send + Sync {
     /// The protocol this source speaks.
@@ -43,6 +52,22 @@ pub trait LockSource: Send + Sync {
         watch: &'a [String],
         now: DateTime<Utc>,
     ) -> BoxFuture<'a, Result<Vec<FileEntry>>>;
+
+    /// [`read`](LockSource::read) as one of a series of polls: the source may skip folders it can tell
+    /// have not changed since its previous poll, and say so in [`Polled::unchanged`] (their members are as
+    /// the caller last knew them). The default reads everything.
+    fn poll<'a>(
+        &'a self,
+        watch: &'a [String],
+        now: DateTime<Utc>,
+    ) -> BoxFuture<'a, Result<Polled>> {
+        Box::pin(async move {
+            Ok(Polled {
+                files: self.read(watch, now).await?,
+                unchanged: Vec::new(),
+            })
+        })
+    }
 
     /// Takes a lock on the file at `path`. Success means the server said yes; callers re-read the state
     /// to learn what is really true.

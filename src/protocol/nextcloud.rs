@@ -6,7 +6,17 @@
 //! prefers `nc:`; only when a file has no `nc:lock` property at all does it fall back to `lockdiscovery`.
 //! There is no API to list all locks: folders are read with one `Depth: 1` PROPFIND each.
 //!
-//! Locking and unlocking (`X-User-Lock`, the OCS API) are not here yet; this module only reads.
+//! # Polls skip folders whose etag stayed
+//! files_lock gives a file a new etag when it is locked or unlocked, through any API, and Nextcloud
+//! propagates a new etag to every folder above it. So between two polls, a watched folder whose etag is
+//! the same has members whose locks are the same, and a `Depth: 0` PROPFIND of its etag (a few hundred
+//! bytes) replaces its `Depth: 1` listing (about 100 bytes per member): see [`Nextcloud::poll`]. Two
+//! things move no etag, and both are covered:
+//! - a lock that reaches its timeout is dropped without an etag change; but its expiry is known, and the
+//!   watch engine re-reads a file whose lock expired by itself;
+//! - servers whose files_lock is older than the etag change, or anything else that bends the rule: every
+//!   [`CHECK_EVERY`]th poll lists every folder in full anyway, and a folder found with the same etag but
+//!   other locks (not explained by an expiry) turns the shortcut off for the server.
 
 use chrono::{DateTime, TimeDelta, Utc};
 use futures_util::future::BoxFuture;
@@ -18,10 +28,10 @@ use url::Url;
 use super::multistatus::{NcProps, Prop, Response};
 use std::time::Duration;
 
-use super::webdav::{fetch, fetch_all, is_folder, method, response_error, to_lock};
+use super::webdav::{CONCURRENCY, fetch, fetch_all, is_folder, method, response_error, to_lock};
 use super::{
-    LockRequest, LockSource, Taken, action_error, dav_classes, propfind_body, resource_url,
-    status_error,
+    LockRequest, LockSource, Polled, Taken, action_error, dav_classes, propfind, propfind_body,
+    resource_url, status_error,
 };
 use crate::config::ServerConfig;
 use crate::error::{Error, ErrorInfo, Result};
@@ -31,6 +41,10 @@ use crate::model::{
     LockKind, LockScope, ServerKind,
 };
 use crate::secrets::redact_url;
+use futures_util::{StreamExt, stream};
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::sync::Mutex;
 
 /// The properties asked of Nextcloud: the WebDAV ones plus `oc:fileid` and every `nc:lock*` property
 /// (Nextcloud returns them only when asked by name).
@@ -120,11 +134,63 @@ pub fn parse_capabilities(body: &[u8]) -> Option<Capabilities> {
 }
 
 /// A Nextcloud server with files_lock.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Nextcloud {
     name: String,
     base: Url,
     http: HttpClient,
+    /// What the previous polls saw of each watched folder.
+    marks: Mutex<Marks>,
+}
+
+/// Every how many polls every folder is listed in full, whatever its etag says.
+pub const CHECK_EVERY: u32 = 10;
+
+/// What polls remember of the watched folders.
+#[derive(Debug, Default)]
+struct Marks {
+    /// By watched folder, as of its latest full listing.
+    folders: HashMap<String, FolderMark>,
+    /// Polls since every folder was last listed in full.
+    since_check: u32,
+    /// Set once a folder's etag stayed while its members' locks changed: from then on every poll lists
+    /// everything.
+    distrusted: bool,
+}
+
+/// A watched folder as one full listing showed it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct FolderMark {
+    /// The folder's etag.
+    etag: String,
+    /// A hash of its members' lock state.
+    fingerprint: u64,
+    /// The earliest expiry among its members' locks: after it, a changed fingerprint is explained.
+    first_expiry: Option<DateTime<Utc>>,
+}
+
+impl FolderMark {
+    /// The mark of a listing of a folder with etag `etag` whose members read as `members`.
+    fn of(etag: String, members: &[FileEntry]) -> FolderMark {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        let mut first_expiry: Option<DateTime<Utc>> = None;
+        for file in members {
+            file.path.hash(&mut hasher);
+            file.state.as_str().hash(&mut hasher);
+            for lock in &file.locks {
+                (&lock.owner_id, &lock.token, &lock.editor, &lock.timeout).hash(&mut hasher);
+                lock.acquired_at.hash(&mut hasher);
+                if let Some(at) = lock.expires_at {
+                    first_expiry = Some(first_expiry.map_or(at, |e| e.min(at)));
+                }
+            }
+        }
+        FolderMark {
+            etag,
+            fingerprint: hasher.finish(),
+            first_expiry,
+        }
+    }
 }
 
 impl Nextcloud {
@@ -134,6 +200,7 @@ impl Nextcloud {
             name: config.name.clone(),
             base: config.url.clone(),
             http,
+            marks: Mutex::new(Marks::default()),
         }
     }
 
@@ -194,6 +261,75 @@ impl Nextcloud {
     }
 }
 
+impl Nextcloud {
+    /// Reads `watch` in full: the entries, and the mark of each folder listed.
+    async fn list(
+        &self,
+        watch: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<(Vec<FileEntry>, Vec<(String, FolderMark)>)> {
+        let body = propfind_body(PROPS);
+        let fetched = fetch_all(&self.http, &self.base, watch, body).await;
+        let count = fetched
+            .iter()
+            .map(|f| f.as_ref().map_or(1, |f| f.members.len().max(1)))
+            .sum();
+        let mut files = Vec::with_capacity(count);
+        let mut listings = Vec::new();
+        for (entry, result) in watch.iter().zip(fetched) {
+            match result {
+                Ok(fetched) if is_folder(entry) => {
+                    let first = files.len();
+                    files.extend(
+                        fetched
+                            .members
+                            .iter()
+                            .map(|(path, r)| self.entry(path, r, now)),
+                    );
+                    let etag = fetched.own.as_ref().and_then(|own| own.props.etag.found());
+                    if let Some(etag) = etag {
+                        listings
+                            .push((entry.clone(), FolderMark::of(etag.clone(), &files[first..])));
+                    }
+                }
+                Ok(fetched) => {
+                    if let Some(own) = &fetched.own {
+                        files.push(self.entry(entry, own, now));
+                    }
+                }
+                Err(err) if err.is_server_wide() => return Err(err),
+                Err(err) => files.push(super::unreadable(&self.name, &self.base, entry, &err)),
+            }
+        }
+        Ok((files, listings))
+    }
+
+    /// The etags of `folders` (`Depth: 0`, [`CONCURRENCY`] at a time); `None` where one cannot be had,
+    /// which lists that folder in full (and reports its problem there).
+    async fn etags(&self, folders: &[&String]) -> Vec<Option<String>> {
+        let body = propfind_body("<D:getetag/>");
+        let futures: Vec<_> = folders
+            .iter()
+            .map(|folder| {
+                let url = resource_url(&self.base, folder);
+                let reply = propfind(&self.http, url, "0", body.clone(), folder);
+                async move {
+                    let reply = reply.await.ok()?;
+                    let responses = super::webdav::parse(&reply.body).ok()?;
+                    responses.first()?.props.etag.found().cloned()
+                }
+            })
+            .collect();
+        stream::iter(futures).buffered(CONCURRENCY).collect().await
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 impl LockSource for Nextcloud {
     fn kind(&self) -> ServerKind {
         ServerKind::Nextcloud
@@ -204,34 +340,58 @@ impl LockSource for Nextcloud {
         watch: &'a [String],
         now: DateTime<Utc>,
     ) -> BoxFuture<'a, Result<Vec<FileEntry>>> {
+        Box::pin(async move { Ok(self.list(watch, now).await?.0) })
+    }
+
+    /// Lists every folder of `watch` whose etag moved since the previous poll (or all of them, every
+    /// [`CHECK_EVERY`]th poll): see the module documentation.
+    fn poll<'a>(
+        &'a self,
+        watch: &'a [String],
+        now: DateTime<Utc>,
+    ) -> BoxFuture<'a, Result<Polled>> {
         Box::pin(async move {
-            let body = propfind_body(PROPS);
-            let fetched = fetch_all(&self.http, &self.base, watch, body).await;
-            let count = fetched
-                .iter()
-                .map(|f| f.as_ref().map_or(1, |f| f.members.len().max(1)))
-                .sum();
-            let mut files = Vec::with_capacity(count);
-            for (entry, result) in watch.iter().zip(fetched) {
-                match result {
-                    Ok(fetched) if is_folder(entry) => {
-                        files.extend(
-                            fetched
-                                .members
-                                .iter()
-                                .map(|(path, r)| self.entry(path, r, now)),
-                        );
+            let (check, known) = {
+                let marks = lock(&self.marks);
+                let check = marks.distrusted || marks.since_check + 1 >= CHECK_EVERY;
+                (check, marks.folders.clone())
+            };
+            let mut unchanged = Vec::new();
+            if !check {
+                let probed: Vec<&String> = watch
+                    .iter()
+                    .filter(|w| is_folder(w) && known.contains_key(*w))
+                    .collect();
+                let etags = self.etags(&probed).await;
+                for (folder, etag) in probed.into_iter().zip(etags) {
+                    if etag.is_some_and(|e| known.get(folder).is_some_and(|m| m.etag == e)) {
+                        unchanged.push(folder.clone());
                     }
-                    Ok(fetched) => {
-                        if let Some(own) = &fetched.own {
-                            files.push(self.entry(entry, own, now));
-                        }
-                    }
-                    Err(err) if err.is_server_wide() => return Err(err),
-                    Err(err) => files.push(super::unreadable(&self.name, &self.base, entry, &err)),
                 }
             }
-            Ok(files)
+            let listed: Vec<String> = watch
+                .iter()
+                .filter(|w| !unchanged.contains(w))
+                .cloned()
+                .collect();
+            let (files, listings) = self.list(&listed, now).await?;
+            let mut marks = lock(&self.marks);
+            for (folder, mark) in listings {
+                if check
+                    && !marks.distrusted
+                    && let Some(old) = marks.folders.get(&folder)
+                    && old.etag == mark.etag
+                    && old.fingerprint != mark.fingerprint
+                    && old.first_expiry.is_none_or(|e| e > now)
+                {
+                    tracing::warn!(server = %self.name, folder = %folder, "a folder's etag stayed while its locks changed; listing every folder in full from now on");
+                    marks.distrusted = true;
+                }
+                marks.folders.insert(folder, mark);
+            }
+            marks.folders.retain(|folder, _| watch.contains(folder));
+            marks.since_check = if check { 0 } else { marks.since_check + 1 };
+            Ok(Polled { files, unchanged })
         })
     }
 

@@ -329,9 +329,12 @@ pub struct Change {
     pub health: Option<Health>,
     /// The files read.
     pub files: Vec<FileEntry>,
-    /// True when `files` are all of the server's files (the others are gone); false when they replace only
-    /// the known files of the same paths.
+    /// True when `files` are all of the server's files (the others are gone, except the members of the
+    /// `unchanged` folders); false when they replace only the known files of the same paths.
     pub complete: bool,
+    /// Watched folders (paths ending in `/`) whose members were not read because the server shows them
+    /// unchanged: their known members stay as they are.
+    pub unchanged: Vec<String>,
 }
 
 /// Folds `change` into `known`, one server's part of a snapshot taken at `since`, in place, and returns
@@ -357,17 +360,33 @@ pub fn apply(
     }
     let elapsed = since.map_or(Duration::zero(), |s| now - s);
     if change.complete {
-        // In place, in path order (the order of diff_with's events): the files gone are dropped first,
-        // then each entry replaces its predecessor, so at no time are two maps of every file alive.
+        // In place: the files gone are dropped first, then each entry replaces its predecessor, so at no
+        // time are two maps of every file alive.
         let mut fresh = change.files;
         fresh.sort_unstable_by(|a, b| a.path.cmp(&b.path));
         // A path read twice in one reading (a file both watched and in a watched folder) counts once.
         fresh.dedup_by(|a, b| a.path == b.path);
-        known.files.retain(|path, _| {
+        let kept = |path: &str| {
+            change
+                .unchanged
+                .iter()
+                .any(|folder| is_member(folder, path))
+        };
+        let is_fresh = |path: &str| {
             fresh
                 .binary_search_by(|f| f.path.as_str().cmp(path))
                 .is_ok()
-        });
+        };
+        known.files.retain(|path, _| kept(path) || is_fresh(path));
+        let first_file_event = events.len();
+        if !change.unchanged.is_empty() {
+            // The members of unchanged folders are the same entries as before: only time speaks for them.
+            for (path, file) in &known.files {
+                if kept(path) && !is_fresh(path) {
+                    file_events(file, Some(file), since, elapsed, now, options, &mut events);
+                }
+            }
+        }
         for file in fresh {
             match known.files.get_mut(&file.path) {
                 Some(slot) => {
@@ -379,6 +398,10 @@ pub fn apply(
                     known.files.insert(file.path.clone(), file);
                 }
             }
+        }
+        if !change.unchanged.is_empty() {
+            // Back to diff_with's order: by path (stable, so one file's events keep their order).
+            events[first_file_event..].sort_by(|a, b| a.path().cmp(&b.path()));
         }
     } else {
         // The entries replaced, by path; a path named twice keeps the entry from before the change.
@@ -397,6 +420,14 @@ pub fn apply(
         }
     }
     events
+}
+
+/// Whether `path` is a direct member of `folder` (a path ending in `/`; the empty path is the root).
+fn is_member(folder: &str, path: &str) -> bool {
+    (folder.is_empty() || folder.ends_with('/'))
+        && path
+            .strip_prefix(folder)
+            .is_some_and(|rest| !rest.is_empty() && !rest.trim_end_matches('/').contains('/'))
 }
 
 /// [`LockEvent::ServerDown`] / [`LockEvent::ServerBack`] on a transition of a server's health.

@@ -241,6 +241,7 @@ fn apply_whole(
         health: Some(reading.health.clone()),
         files: reading.files.values().cloned().collect(),
         complete: true,
+        unchanged: Vec::new(),
     };
     let events = apply(
         &mut known,
@@ -307,6 +308,7 @@ fn applying_some_files_is_diffing_the_snapshot_with_them_replaced() {
             health: Some(Health::Up),
             files,
             complete: false,
+            unchanged: Vec::new(),
         };
         let events = apply(
             &mut known,
@@ -330,6 +332,7 @@ fn applying_some_files_is_diffing_the_snapshot_with_them_replaced() {
         health: Some(health),
         files: vec![],
         complete: false,
+        unchanged: Vec::new(),
     };
     let events = apply(
         &mut known,
@@ -560,4 +563,47 @@ fn events_serialise_as_tagged_json_lines() {
     assert_eq!(json["released"][0]["owner"], "bob");
     let back: LockEvent = serde_json::from_value(json).unwrap();
     assert_eq!(back, events[0]);
+}
+
+#[test]
+fn a_complete_reading_keeps_the_members_of_unchanged_folders() {
+    let alice = |exp| lock("alice", Some("tok-a"), Some(exp));
+    let previous = snap(
+        Some(0),
+        vec![
+            file("F/kept.odt", FileState::Locked, vec![alice(200)]),
+            file("F/sub/deeper.odt", FileState::Unlocked, vec![]),
+            file("G/read.odt", FileState::Locked, vec![alice(3600)]),
+            file("G/gone.odt", FileState::Unlocked, vec![]),
+        ],
+    );
+    // G/ was listed (read.odt is free now, gone.odt is gone); F/ was not, its etag having stayed.
+    let read = file("G/read.odt", FileState::Unlocked, vec![]);
+    let mut expected = snap(
+        Some(0),
+        vec![
+            previous.servers["s"].files["F/kept.odt"].clone(),
+            read.clone(),
+        ],
+    );
+    expected.at = Some(t(60));
+    let mut known = previous.servers["s"].clone();
+    let change = Change {
+        health: Some(Health::Up),
+        files: vec![read],
+        complete: true,
+        unchanged: vec!["F/".into()],
+    };
+    let events = apply(
+        &mut known,
+        "s",
+        previous.at,
+        change,
+        t(60),
+        &DiffOptions::default(),
+    );
+    // The kept lock's warning (at 200 - 300 s) is judged for it as for any file the reading did not touch.
+    assert_eq!(names(&events), ["unlocked"]);
+    assert_eq!(events, diff(&previous, &expected, t(60)));
+    assert_eq!(known, expected.servers["s"]);
 }

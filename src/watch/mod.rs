@@ -32,7 +32,7 @@ pub use schedule::{Announcement, Announcements, Pacing, Target, Watcher};
 use crate::config::ServerConfig;
 use crate::error::Result;
 use crate::model::FileEntry;
-use crate::protocol::Server;
+use crate::protocol::{Polled, Server};
 use crate::secrets::SecretStore;
 
 /// Where wall-clock time comes from.
@@ -87,6 +87,22 @@ pub trait Reader: Send + Sync {
         now: DateTime<Utc>,
     ) -> BoxFuture<'a, Result<Vec<FileEntry>>>;
 
+    /// Reads `paths` for a poll of everything: like [`read`](Reader::read), but folders the server shows
+    /// unchanged since the previous poll may be skipped (see
+    /// [`LockSource::poll`](crate::protocol::LockSource::poll)). The default reads everything.
+    fn poll<'a>(
+        &'a self,
+        paths: &'a [String],
+        now: DateTime<Utc>,
+    ) -> BoxFuture<'a, Result<Polled>> {
+        Box::pin(async move {
+            Ok(Polled {
+                files: self.read(paths, now).await?,
+                unchanged: Vec::new(),
+            })
+        })
+    }
+
     /// Listens to the server's push channel, if it has one, handing what it announces to
     /// `announcements`; returns when there is no channel or it is closed for good (a channel that
     /// breaks is reopened here, not by the caller). Runs on its own task beside the readings and is
@@ -132,6 +148,14 @@ impl Reader for ServerReader {
         now: DateTime<Utc>,
     ) -> BoxFuture<'a, Result<Vec<FileEntry>>> {
         Box::pin(async move { self.server().await?.source().await?.read(paths, now).await })
+    }
+
+    fn poll<'a>(
+        &'a self,
+        paths: &'a [String],
+        now: DateTime<Utc>,
+    ) -> BoxFuture<'a, Result<Polled>> {
+        Box::pin(async move { self.server().await?.source().await?.poll(paths, now).await })
     }
 
     fn listen(&self, announcements: Announcements) -> BoxFuture<'_, ()> {

@@ -1,7 +1,10 @@
-//! The polling loop: one tokio task per server, each turning readings into [`LockEvent`]s via [`diff_with`].
+//! The polling loop: one tokio task per server, each folding its readings into the snapshot and turning
+//! them into [`LockEvent`]s with [`apply`] (the in-place form of [`diff_with`](super::diff::diff_with)).
 //!
-//! Each server's task owns everything about that server — its snapshot, its timers, its backoff — so a
-//! slow, dead or hostile server can only ever delay itself. Inside a task reads are sequential: a server
+//! Each server's task owns everything about that server — its timers, its backoff, and its part of the
+//! snapshot, the one copy of its files, which the [`Watcher`] only copies out — so a slow, dead or hostile
+//! server can only ever delay itself. A poll of everything goes through [`Reader::poll`], which may skip
+//! folders the server shows unchanged. Inside a task reads are sequential: a server
 //! never has more than one read of Lockwatch's in flight (the per-server concurrency limit is one reading;
 //! a reading's own requests are sequential too, see the protocol modules), which keeps Lockwatch polite
 //! towards servers that rate-limit.
@@ -46,6 +49,7 @@ use super::{Clock, Reader};
 use crate::config::ServerConfig;
 use crate::error::{Error, ErrorInfo, Result};
 use crate::model::{Expiry, FileEntry, FileState};
+use crate::protocol::Polled;
 
 /// How the watcher paces itself; the defaults are what `lockwatch watch` uses.
 #[derive(Debug, Clone)]
@@ -556,12 +560,13 @@ impl ServerTask {
         let reread = self.expired_since_read(now);
         if reread.is_empty() {
             // Only time passed: the same files, judged at a later moment.
-            let unchanged = Change {
+            let same = Change {
                 health: None,
                 files: Vec::new(),
                 complete: false,
+                unchanged: Vec::new(),
             };
-            self.publish(unchanged, Some(now), now);
+            self.publish(same, Some(now), now);
         } else if !self.read(&reread, false).await {
             *next_full = Instant::now() + self.retry_delay();
         }
@@ -612,7 +617,19 @@ impl ServerTask {
                 .unwrap_or(u32::MAX)
                 .saturating_add(2),
         );
-        let result = match tokio::time::timeout(guard, self.target.reader.read(paths, now)).await {
+        let reader = &self.target.reader;
+        let reading = async {
+            if full {
+                reader.poll(paths, now).await
+            } else {
+                let files = reader.read(paths, now).await?;
+                Ok(Polled {
+                    files,
+                    unchanged: Vec::new(),
+                })
+            }
+        };
+        let result = match tokio::time::timeout(guard, reading).await {
             Ok(result) => result,
             Err(_) => Err(Error::Timeout {
                 host: crate::http::host_of(&config.url),
@@ -620,7 +637,10 @@ impl ServerTask {
             }),
         };
         match result {
-            Ok(mut entries) => {
+            Ok(Polled {
+                files: mut entries,
+                unchanged,
+            }) => {
                 self.failures = 0;
                 for entry in &mut entries {
                     entry.wanted = config.is_wanted(&entry.path);
@@ -629,6 +649,7 @@ impl ServerTask {
                     health: Some(Health::Up),
                     files: entries,
                     complete: full,
+                    unchanged,
                 };
                 self.publish(change, Some(now), now);
                 true
@@ -652,6 +673,7 @@ impl ServerTask {
                     }),
                     files: Vec::new(),
                     complete: false,
+                    unchanged: Vec::new(),
                 };
                 // The files are last known, not fresh: the diff's time window must not move past an
                 // expiry on their account (that would report a stale lock nobody has seen).

@@ -88,6 +88,10 @@ pub struct Options {
     /// The Talk app (`spreed`) is installed: its capability and its room / chat endpoints exist;
     /// default `false`.
     pub talk: bool,
+    /// Locking and unlocking give the file and its folders new etags (files_lock since 2022); `false`
+    /// emulates an older files_lock, under which lock changes move no etag (and so announce nothing).
+    /// Default `true`.
+    pub lock_moves_etag: bool,
 }
 
 /// A file comment posted through `/remote.php/dav/comments/files/{fileId}`.
@@ -123,6 +127,7 @@ impl Default for Options {
             notify_push: false,
             push_refuses_logins: false,
             talk: false,
+            lock_moves_etag: true,
         }
     }
 }
@@ -1148,6 +1153,9 @@ impl State {
     /// `propagateEtag`: new etag on the node and every ancestor; the change goes out on the push
     /// connections (notify_push hears of it as a cache update of the node).
     fn propagate_etag(&mut self, p: &str) {
+        if !self.opts.lock_moves_etag {
+            return;
+        }
         if let Some(id) = self.nodes.get(p).map(|n| n.fileid) {
             for conn in &self.push {
                 let frame = if conn.ids.load(std::sync::atomic::Ordering::SeqCst) {
