@@ -227,10 +227,15 @@ async fn nextcloud_polls(traffic: &Traffic) {
     };
     let row = |label: &str, before: (u64, u64), time: Duration| {
         let after = count(traffic);
+        let bytes = after.1 - before.1;
+        let bytes = if bytes < 100_000 {
+            format!("{:.1} kB", bytes as f64 / 1e3)
+        } else {
+            format!("{:.2} MB", bytes as f64 / 1e6)
+        };
         println!(
-            "| Nextcloud (emulator) | {label} | {} | {:.2} MB | {:.0} ms |",
+            "| Nextcloud (emulator) | {label} | {} | {bytes} | {:.0} ms |",
             after.0 - before.0,
-            (after.1 - before.1) as f64 / 1e6,
             time.as_secs_f64() * 1000.0
         );
     };

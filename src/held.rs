@@ -235,7 +235,6 @@ mod tests {
                 .collect(),
             error: None,
             wanted: false,
-            etag: None,
             file_id: None,
         }
     }

@@ -170,9 +170,6 @@ pub struct FileEntry {
     pub error: Option<ErrorInfo>,
     /// Whether the user waits for this file (from the config's `wanted`).
     pub wanted: bool,
-    /// The server's entity tag, used to skip work when nothing changed (internal, not part of the JSON).
-    #[serde(skip)]
-    pub etag: Option<String>,
     /// The server's stable id of the file where it has one (Nextcloud's `oc:fileid`), which is how push
     /// announcements name files (internal, not part of the JSON).
     #[serde(skip)]
@@ -191,7 +188,6 @@ impl FileEntry {
             locks: Vec::new(),
             error: Some(error),
             wanted: false,
-            etag: None,
             file_id: None,
         }
     }

@@ -351,7 +351,6 @@ mod tests {
                     )],
                     error: None,
                     wanted: true,
-                    etag: None,
                     file_id: None,
                 },
                 FileEntry::failed("x", "b", "http://h/b", err),

@@ -258,7 +258,6 @@ mod tests {
                 .collect(),
             error: None,
             wanted,
-            etag: None,
             file_id: None,
         }
     }

@@ -250,7 +250,6 @@ impl Nextcloud {
             locks,
             error: None,
             wanted: false,
-            etag: response.props.etag.found().cloned(),
             file_id: response
                 .props
                 .fileid

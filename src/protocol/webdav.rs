@@ -485,7 +485,6 @@ impl WebDav {
             locks,
             error: None,
             wanted: false,
-            etag: response.props.etag.found().cloned(),
             file_id: None,
         }
     }

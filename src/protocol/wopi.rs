@@ -302,7 +302,6 @@ impl Wopi {
             locks,
             error: None,
             wanted: false,
-            etag: version,
             file_id: None,
         })
     }

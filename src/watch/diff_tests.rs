@@ -46,7 +46,6 @@ fn file(path: &str, state: FileState, locks: Vec<Lock>) -> FileEntry {
         locks,
         error: None,
         wanted: path.starts_with("want"),
-        etag: None,
         file_id: None,
     }
 }

@@ -39,7 +39,6 @@ fn entry(server: &str, path: &str, locks: Vec<Lock>) -> FileEntry {
         locks,
         error: None,
         wanted: false,
-        etag: None,
         file_id: None,
     }
 }
