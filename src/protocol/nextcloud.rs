@@ -28,7 +28,7 @@ use url::Url;
 use super::multistatus::{NcProps, Prop, Response};
 use std::time::Duration;
 
-use super::webdav::{CONCURRENCY, fetch, fetch_all, is_folder, method, response_error, to_lock};
+use super::webdav::{CONCURRENCY, fetch, fetch_each, is_folder, method, response_error, to_lock};
 use super::{
     LockRequest, LockSource, Polled, Taken, action_error, dav_classes, propfind, propfind_body,
     resource_url, status_error,
@@ -45,6 +45,7 @@ use futures_util::{StreamExt, stream};
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// The properties asked of Nextcloud: the WebDAV ones plus `oc:fileid` and every `nc:lock*` property
 /// (Nextcloud returns them only when asked by name).
@@ -141,6 +142,8 @@ pub struct Nextcloud {
     http: HttpClient,
     /// What the previous polls saw of each watched folder.
     marks: Mutex<Marks>,
+    /// How many entries the previous reading had: room reserved for the next one.
+    last_count: AtomicUsize,
 }
 
 /// Every how many polls every folder is listed in full, whatever its etag says.
@@ -201,6 +204,7 @@ impl Nextcloud {
             base: config.url.clone(),
             http,
             marks: Mutex::new(Marks::default()),
+            last_count: AtomicUsize::new(0),
         }
     }
 
@@ -268,14 +272,10 @@ impl Nextcloud {
         now: DateTime<Utc>,
     ) -> Result<(Vec<FileEntry>, Vec<(String, FolderMark)>)> {
         let body = propfind_body(PROPS);
-        let fetched = fetch_all(&self.http, &self.base, watch, body).await;
-        let count = fetched
-            .iter()
-            .map(|f| f.as_ref().map_or(1, |f| f.members.len().max(1)))
-            .sum();
-        let mut files = Vec::with_capacity(count);
+        // Each answer becomes entries as soon as it arrives: a few answers in memory, not all.
+        let mut files = Vec::with_capacity(self.last_count.load(Ordering::Relaxed));
         let mut listings = Vec::new();
-        for (entry, result) in watch.iter().zip(fetched) {
+        fetch_each(&self.http, &self.base, watch, body, |entry, result| {
             match result {
                 Ok(fetched) if is_folder(entry) => {
                     let first = files.len();
@@ -287,8 +287,10 @@ impl Nextcloud {
                     );
                     let etag = fetched.own.as_ref().and_then(|own| own.props.etag.found());
                     if let Some(etag) = etag {
-                        listings
-                            .push((entry.clone(), FolderMark::of(etag.clone(), &files[first..])));
+                        listings.push((
+                            entry.to_owned(),
+                            FolderMark::of(etag.clone(), &files[first..]),
+                        ));
                     }
                 }
                 Ok(fetched) => {
@@ -299,7 +301,10 @@ impl Nextcloud {
                 Err(err) if err.is_server_wide() => return Err(err),
                 Err(err) => files.push(super::unreadable(&self.name, &self.base, entry, &err)),
             }
-        }
+            Ok(())
+        })
+        .await?;
+        self.last_count.store(files.len(), Ordering::Relaxed);
         Ok((files, listings))
     }
 

@@ -19,7 +19,7 @@
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use futures_util::future::BoxFuture;
@@ -58,6 +58,8 @@ pub struct WebDav {
     http: HttpClient,
     /// What this server has shown about inherited locks ([`Inheritance`] as a number), shared by clones.
     inheritance: Arc<AtomicU8>,
+    /// How many entries the previous reading had: room reserved for the next one.
+    last_count: Arc<AtomicUsize>,
 }
 
 impl WebDav {
@@ -68,6 +70,7 @@ impl WebDav {
             base: config.url.clone(),
             http,
             inheritance: Arc::new(AtomicU8::new(Inheritance::Unknown as u8)),
+            last_count: Arc::new(AtomicUsize::new(0)),
         }
     }
 
@@ -176,6 +179,23 @@ impl LockSource for WebDav {
                         self.fetch_ancestors(&ancestors, body.clone())
                     );
                     return self.assemble(watch, fetched, replies, now);
+                }
+                // Known to repeat them: only a watched file's ancestors are read, first, and each
+                // answer becomes entries as soon as it arrives (a few answers in memory, not all).
+                Inheritance::Repeated => {
+                    let ancestors = ancestors_to_check(watch, true);
+                    let replies = self.fetch_ancestors(&ancestors, body.clone()).await;
+                    let inherited = self.inherited(replies)?;
+                    let mut files = Vec::with_capacity(self.last_count.load(Ordering::Relaxed));
+                    fetch_each(&self.http, &self.base, watch, body, |entry, result| {
+                        if let Ok(fetched) = &result {
+                            self.learn(fetched.inheritance);
+                        }
+                        self.assemble_one(entry, result, &inherited, now, &mut files)
+                    })
+                    .await?;
+                    self.last_count.store(files.len(), Ordering::Relaxed);
+                    return Ok(files);
                 }
                 _ => fetch_all(&self.http, &self.base, watch, body.clone()).await,
             };
@@ -344,6 +364,26 @@ impl WebDav {
         ancestor_replies: Vec<(String, Result<Vec<Response>>)>,
         now: DateTime<Utc>,
     ) -> Result<Vec<FileEntry>> {
+        let inherited = self.inherited(ancestor_replies)?;
+        // Sized up front: a reading of 10,000 files is 2 MB of entries, and growing it by doubling
+        // would hold 1.5 times that at the end, after copying it all over twice.
+        let count = fetched
+            .iter()
+            .map(|f| f.as_ref().map_or(1, |f| f.members.len().max(1)))
+            .sum();
+        let mut files = Vec::with_capacity(count);
+        for (entry, result) in watch.iter().zip(fetched) {
+            self.assemble_one(entry, result, &inherited, now, &mut files)?;
+        }
+        self.last_count.store(files.len(), Ordering::Relaxed);
+        Ok(files)
+    }
+
+    /// The depth-infinity locks the ancestors' answers show, by folder; a server-wide failure is `Err`.
+    fn inherited(
+        &self,
+        ancestor_replies: Vec<(String, Result<Vec<Response>>)>,
+    ) -> Result<Vec<(String, ActiveLock)>> {
         let mut inherited: Vec<(String, ActiveLock)> = Vec::new();
         for (folder, reply) in ancestor_replies {
             match reply {
@@ -360,40 +400,44 @@ impl WebDav {
             }
         }
 
-        // Sized up front: a reading of 10,000 files is 2 MB of entries, and growing it by doubling
-        // would hold 1.5 times that at the end, after copying it all over twice.
-        let count = fetched
-            .iter()
-            .map(|f| f.as_ref().map_or(1, |f| f.members.len().max(1)))
-            .sum();
-        let mut files = Vec::with_capacity(count);
-        for (entry, result) in watch.iter().zip(fetched) {
-            match result {
-                Ok(fetched) => {
-                    let mut applicable: Vec<(String, ActiveLock)> = inherited
-                        .iter()
-                        .filter(|(folder, _)| is_below(folder, entry))
-                        .cloned()
-                        .collect();
-                    // The ancestors' locks against what the entry itself lists: evidence for next time.
-                    let own: Vec<&Response> = fetched.own.iter().collect();
-                    self.learn(repeated_below(&applicable, &own));
-                    if is_folder(entry) {
-                        if let Some(own) = &fetched.own {
-                            applicable.extend(infinity_locks(entry, own));
-                        }
-                        for (path, response) in &fetched.members {
-                            files.push(self.entry(path, response, &applicable, now));
-                        }
-                    } else if let Some(own) = &fetched.own {
-                        files.push(self.entry(entry, own, &applicable, now));
+        Ok(inherited)
+    }
+
+    /// Turns the answer for watch entry `entry` into entries (appended to `files`): each member with its
+    /// own locks and those it inherits from `inherited`. A server-wide failure is `Err`.
+    fn assemble_one(
+        &self,
+        entry: &str,
+        result: Result<Fetched>,
+        inherited: &[(String, ActiveLock)],
+        now: DateTime<Utc>,
+        files: &mut Vec<FileEntry>,
+    ) -> Result<()> {
+        match result {
+            Ok(fetched) => {
+                let mut applicable: Vec<(String, ActiveLock)> = inherited
+                    .iter()
+                    .filter(|(folder, _)| is_below(folder, entry))
+                    .cloned()
+                    .collect();
+                // The ancestors' locks against what the entry itself lists: evidence for next time.
+                let own: Vec<&Response> = fetched.own.iter().collect();
+                self.learn(repeated_below(&applicable, &own));
+                if is_folder(entry) {
+                    if let Some(own) = &fetched.own {
+                        applicable.extend(infinity_locks(entry, own));
                     }
+                    for (path, response) in &fetched.members {
+                        files.push(self.entry(path, response, &applicable, now));
+                    }
+                } else if let Some(own) = &fetched.own {
+                    files.push(self.entry(entry, own, &applicable, now));
                 }
-                Err(err) if err.is_server_wide() => return Err(err),
-                Err(err) => files.push(super::unreadable(&self.name, &self.base, entry, &err)),
             }
+            Err(err) if err.is_server_wide() => return Err(err),
+            Err(err) => files.push(super::unreadable(&self.name, &self.base, entry, &err)),
         }
-        Ok(files)
+        Ok(())
     }
 
     /// Refuses a shared lock up front when the file's `supportedlock` lists only exclusive locks (a server
@@ -561,6 +605,30 @@ pub(crate) struct Fetched {
     pub members: Vec<(String, Response)>,
     /// What the answer shows about how the server reports inherited locks.
     pub inheritance: Option<Inheritance>,
+}
+
+/// PROPFINDs every watch entry, [`CONCURRENCY`] at a time, handing each answer to `take` in watch order as
+/// soon as it (and every one before it) is in: only the answers under way or waiting for their turn are
+/// held, not all of them. Stops at the first `Err` from `take` (the requests still under way are dropped).
+pub(crate) async fn fetch_each(
+    http: &HttpClient,
+    base: &Url,
+    watch: &[String],
+    body: bytes::Bytes,
+    mut take: impl FnMut(&str, Result<Fetched>) -> Result<()>,
+) -> Result<()> {
+    let futures: Vec<_> = watch
+        .iter()
+        .map(|entry| fetch(http, base, entry, body.clone()))
+        .collect();
+    let mut answers = stream::iter(futures).buffered(CONCURRENCY);
+    for entry in watch {
+        match answers.next().await {
+            Some(answer) => take(entry, answer)?,
+            None => break,
+        }
+    }
+    Ok(())
 }
 
 /// PROPFINDs every watch entry, [`CONCURRENCY`] at a time; results in watch order.
