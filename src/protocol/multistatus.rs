@@ -294,10 +294,13 @@ fn pack(prefix: &[u8]) -> Option<u64> {
     if prefix.len() > 7 {
         return None;
     }
-    let mut word = [0u8; 8];
-    word[..prefix.len()].copy_from_slice(prefix);
-    word[7] = prefix.len() as u8;
-    Some(u64::from_le_bytes(word))
+    // Byte by byte into a register: copying into a stack array and reading it back as a word made the
+    // CPU wait for the store on every element.
+    let bytes = prefix
+        .iter()
+        .enumerate()
+        .fold(0u64, |word, (i, &b)| word | (u64::from(b) << (8 * i)));
+    Some(bytes | (prefix.len() as u64) << 56)
 }
 
 /// The namespace declarations in scope, with quick-xml's rules (the `xml` and `xmlns` prefixes are
@@ -398,6 +401,15 @@ impl Namespaces {
     }
 }
 
+/// An element name's prefix (if any) and local part. Names are short, so a plain loop beats `memchr` (as
+/// in quick-xml's `QName::decompose`), whose setup costs more than the scan.
+fn split_name(qname: &[u8]) -> (Option<&[u8]>, &[u8]) {
+    match qname.iter().position(|&b| b == b':') {
+        Some(colon) => (Some(&qname[..colon]), &qname[colon + 1..]),
+        None => (None, qname),
+    }
+}
+
 fn namespace_error(err: NamespaceError) -> ParseError {
     ParseError(format!(
         "not well-formed XML: {}",
@@ -427,7 +439,7 @@ pub fn parse(body: &[u8]) -> Result<Vec<Response>, ParseError> {
         text: String::new(),
         keep_text: false,
         responses: Vec::new(),
-        response: None,
+        in_response: false,
         propstat: None,
         lock: None,
         owner: None,
@@ -457,8 +469,14 @@ pub fn parse(body: &[u8]) -> Result<Vec<Response>, ParseError> {
                 std::str::from_utf8(&t).map_err(|err| utf8_error("text", err))?;
             }
             Event::Text(t) => {
-                let decoded = t.xml_content().map_err(|err| utf8_error("text", err))?;
-                doc.push_text(&decoded);
+                // Values are short ASCII nearly always: nothing to decode or normalize then.
+                if t.iter().all(|&b| b.is_ascii() && b != b'\r') {
+                    let ascii = std::str::from_utf8(&t).map_err(|err| utf8_error("text", err))?;
+                    doc.push_text(ascii);
+                } else {
+                    let decoded = t.xml_content().map_err(|err| utf8_error("text", err))?;
+                    doc.push_text(&decoded);
+                }
             }
             Event::CData(t) if !doc.keep_text => {
                 std::str::from_utf8(&t).map_err(|err| utf8_error("CDATA", err))?;
@@ -533,7 +551,8 @@ struct Document<'a> {
     /// Whether text at this point is kept (inside an element whose value is read, or inside an owner).
     keep_text: bool,
     responses: Vec<Response>,
-    response: Option<Response>,
+    /// Whether a response is open (it is the last of [`Document::responses`]).
+    in_response: bool,
     propstat: Option<PropstatBuilder>,
     lock: Option<ActiveLock>,
     /// The owner being read, with the offset where its content starts.
@@ -555,12 +574,9 @@ impl Document<'_> {
             )));
         }
         self.namespaces.declare(start, stack.len())?;
-        let (local, prefix) = start.name().decompose();
-        let el = match self
-            .namespaces
-            .resolve(prefix.as_ref().map(|p| p.as_ref()))?
-        {
-            Some(ns) => classify(ns, local.as_ref()),
+        let (prefix, local) = split_name(start.name().into_inner());
+        let el = match self.namespaces.resolve(prefix)? {
+            Some(ns) => classify(ns, local),
             None => El::Other,
         };
         if !self.seen_root {
@@ -579,7 +595,10 @@ impl Document<'_> {
         let grandparent = stack.iter().rev().nth(1).copied();
         let in_prop = parent == Some(El::Prop) && grandparent == Some(El::Propstat);
         match (parent, el) {
-            (Some(El::Multistatus), El::Response) => self.response = Some(Response::default()),
+            (Some(El::Multistatus), El::Response) => {
+                self.responses.push(Response::default());
+                self.in_response = true;
+            }
             (Some(El::Response), El::Propstat) => self.propstat = Some(PropstatBuilder::default()),
             (Some(El::LockDiscovery), El::ActiveLock) => self.lock = Some(ActiveLock::default()),
             (Some(El::ActiveLock), El::Owner) => self.owner = Some((after, Owner::default())),
@@ -642,19 +661,17 @@ impl Document<'_> {
         let lock = &mut self.lock;
         match (parent, el) {
             (Some(El::Multistatus), El::Response) => {
-                if let Some(r) = self.response.take() {
-                    self.responses.push(r);
-                }
+                self.in_response = false;
             }
             (Some(El::Response), El::Href) => {
-                if let Some(r) = self.response.as_mut()
+                if let Some(r) = open_response(&mut self.responses, self.in_response)
                     && r.href.is_empty()
                 {
                     r.href = value.to_owned();
                 }
             }
             (Some(El::Response), El::Status) => {
-                if let Some(r) = self.response.as_mut() {
+                if let Some(r) = open_response(&mut self.responses, self.in_response) {
                     r.status = status_code(value);
                 }
             }
@@ -664,7 +681,10 @@ impl Document<'_> {
                 }
             }
             (Some(El::Response), El::Propstat) => {
-                if let (Some(ps), Some(r)) = (self.propstat.take(), self.response.as_mut()) {
+                if let (Some(ps), Some(r)) = (
+                    self.propstat.take(),
+                    open_response(&mut self.responses, self.in_response),
+                ) {
                     merge(&mut r.props, ps);
                 }
             }
@@ -732,6 +752,11 @@ impl Document<'_> {
         self.keep_text = self.owner.is_some() || stack.last().is_some_and(|el| el.keeps_text());
         Ok(())
     }
+}
+
+/// The response being read: the last one, while it is open.
+fn open_response(responses: &mut [Response], open: bool) -> Option<&mut Response> {
+    responses.last_mut().filter(|_| open)
 }
 
 /// Server-supplied bytes for an error message: inert, one line, bounded.
