@@ -12,10 +12,12 @@
 //! is left to the protocol modules.
 
 use quick_xml::Reader;
-use quick_xml::events::{BytesStart, Event};
+use quick_xml::events::{BytesStart, BytesText, Event};
 use quick_xml::name::{NamespaceError, PrefixDeclaration};
 
 use crate::model::LockScope;
+
+mod scan;
 
 const DAV: &[u8] = b"DAV:";
 const OC: &[u8] = b"http://owncloud.org/ns";
@@ -315,9 +317,6 @@ struct Namespaces {
 impl Namespaces {
     /// Adds the declarations of `start`, an element at `depth`.
     fn declare(&mut self, start: &BytesStart<'_>, depth: usize) -> Result<(), ParseError> {
-        if start.attributes_raw().iter().all(u8::is_ascii_whitespace) {
-            return Ok(());
-        }
         for attribute in start.attributes().with_checks(false) {
             let Ok(attribute) = attribute else { break };
             let Some(declaration) = attribute.key.as_namespace_binding() else {
@@ -429,22 +428,19 @@ pub fn parse(body: &[u8]) -> Result<Vec<Response>, ParseError> {
         return Err(ParseError(describe_non_xml(body)));
     }
 
+    match scan::parse(body) {
+        Some(responses) => Ok(responses),
+        None => parse_events(body),
+    }
+}
+
+/// Parses a multistatus body with quick-xml's reader: any XML, and the error messages. The fast scan
+/// ([`scan::parse`]) hands every document it declines over to this.
+fn parse_events(body: &[u8]) -> Result<Vec<Response>, ParseError> {
     let mut reader = Reader::from_reader(body);
     reader.config_mut().check_end_names = true;
 
-    let mut doc = Document {
-        body,
-        stack: Vec::with_capacity(16),
-        namespaces: Namespaces::default(),
-        text: String::new(),
-        keep_text: false,
-        responses: Vec::new(),
-        in_response: false,
-        propstat: None,
-        lock: None,
-        owner: None,
-        seen_root: false,
-    };
+    let mut doc = Document::new(body);
     loop {
         let before = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX);
         let event = reader.read_event().map_err(|err| {
@@ -455,29 +451,16 @@ pub fn parse(body: &[u8]) -> Result<Vec<Response>, ParseError> {
         })?;
         let after = || usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX);
         match event {
-            Event::Start(start) => doc.start(&start, after())?,
+            Event::Start(start) => doc.start_tag(&start, after())?,
             // An empty element is a start and an end at once; handled here rather than expanded by the
             // reader into two events, which costs a reader call per `<D:write/>`.
             Event::Empty(start) => {
                 let at = after();
-                doc.start(&start, at)?;
+                doc.start_tag(&start, at)?;
                 doc.end(at)?;
             }
             Event::End(_) => doc.end(before)?,
-            // Text nobody reads is only checked (it must still be UTF-8), never decoded or copied.
-            Event::Text(t) if !doc.keep_text => {
-                std::str::from_utf8(&t).map_err(|err| utf8_error("text", err))?;
-            }
-            Event::Text(t) => {
-                // Values are short ASCII nearly always: nothing to decode or normalize then.
-                if t.iter().all(|&b| b.is_ascii() && b != b'\r') {
-                    let ascii = std::str::from_utf8(&t).map_err(|err| utf8_error("text", err))?;
-                    doc.push_text(ascii);
-                } else {
-                    let decoded = t.xml_content().map_err(|err| utf8_error("text", err))?;
-                    doc.push_text(&decoded);
-                }
-            }
+            Event::Text(t) => doc.text(&t)?,
             Event::CData(t) if !doc.keep_text => {
                 std::str::from_utf8(&t).map_err(|err| utf8_error("CDATA", err))?;
             }
@@ -504,10 +487,8 @@ pub fn parse(body: &[u8]) -> Result<Vec<Response>, ParseError> {
                         }
                     }
                 };
-                if let Some(ch) = ch
-                    && doc.keep_text
-                {
-                    doc.push_text(ch.encode_utf8(&mut [0; 4]));
+                if let Some(ch) = ch {
+                    doc.reference(ch);
                 }
             }
             Event::DocType(doctype) => {
@@ -527,17 +508,7 @@ pub fn parse(body: &[u8]) -> Result<Vec<Response>, ParseError> {
             Event::Decl(_) | Event::PI(_) | Event::Comment(_) => {}
         }
     }
-    if !doc.seen_root {
-        return Err(ParseError(
-            "the answer is empty or has no XML element".into(),
-        ));
-    }
-    if !doc.stack.is_empty() {
-        return Err(ParseError(
-            "the XML document ends before its elements are closed (truncated?)".into(),
-        ));
-    }
-    Ok(doc.responses)
+    doc.finish()
 }
 
 /// The parser's state between events.
@@ -560,33 +531,108 @@ struct Document<'a> {
     seen_root: bool,
 }
 
-impl Document<'_> {
+impl<'a> Document<'a> {
+    fn new(body: &'a [u8]) -> Self {
+        Document {
+            body,
+            stack: Vec::with_capacity(16),
+            namespaces: Namespaces::default(),
+            text: String::new(),
+            keep_text: false,
+            responses: Vec::new(),
+            in_response: false,
+            propstat: None,
+            lock: None,
+            owner: None,
+            seen_root: false,
+        }
+    }
+
+    /// The responses, once the whole document was read.
+    fn finish(self) -> Result<Vec<Response>, ParseError> {
+        if !self.seen_root {
+            return Err(ParseError(
+                "the answer is empty or has no XML element".into(),
+            ));
+        }
+        if !self.stack.is_empty() {
+            return Err(ParseError(
+                "the XML document ends before its elements are closed (truncated?)".into(),
+            ));
+        }
+        Ok(self.responses)
+    }
+
     fn push_text(&mut self, piece: &str) {
         push_text(&mut self.text, &mut self.owner, piece);
     }
 
-    /// An element starts; its content begins at offset `after`.
-    fn start(&mut self, start: &BytesStart<'_>, after: usize) -> Result<(), ParseError> {
+    /// A piece of character data (between markup and references, raw). Text nobody reads is only
+    /// checked (it must still be UTF-8), never decoded or copied.
+    fn text(&mut self, raw: &[u8]) -> Result<(), ParseError> {
+        let text = std::str::from_utf8(raw).map_err(|err| utf8_error("text", err))?;
+        if !self.keep_text {
+            return Ok(());
+        }
+        // Values are short ASCII nearly always: no line ends to normalize then.
+        if text.bytes().all(|b| b.is_ascii() && b != b'\r') {
+            self.push_text(text);
+        } else {
+            let decoded = BytesText::from_escaped(text)
+                .xml_content()
+                .map_err(|err| utf8_error("text", err))?;
+            self.push_text(&decoded);
+        }
+        Ok(())
+    }
+
+    /// A character written as a reference (`&amp;`, `&#x263A;`).
+    fn reference(&mut self, ch: char) {
+        if self.keep_text {
+            self.push_text(ch.encode_utf8(&mut [0; 4]));
+        }
+    }
+
+    /// A start tag, as quick-xml reads it; its content begins at offset `after`.
+    fn start_tag(&mut self, start: &BytesStart<'_>, after: usize) -> Result<(), ParseError> {
+        let attributes = !start.attributes_raw().iter().all(u8::is_ascii_whitespace);
+        self.start(
+            start.name().into_inner(),
+            attributes.then_some(start),
+            after,
+        )
+    }
+
+    /// An element named `qname` starts, with `attributes` when it has any; its content begins at offset
+    /// `after`.
+    fn start(
+        &mut self,
+        qname: &[u8],
+        attributes: Option<&BytesStart<'_>>,
+        after: usize,
+    ) -> Result<(), ParseError> {
         let stack = &mut self.stack;
         if stack.len() >= MAX_DEPTH {
             return Err(ParseError(format!(
                 "the XML nests elements more than {MAX_DEPTH} levels deep"
             )));
         }
-        self.namespaces.declare(start, stack.len())?;
-        let (prefix, local) = split_name(start.name().into_inner());
+        if let Some(start) = attributes {
+            self.namespaces.declare(start, stack.len())?;
+        }
+        let (prefix, local) = split_name(qname);
         let el = match self.namespaces.resolve(prefix)? {
             Some(ns) => classify(ns, local),
             None => El::Other,
         };
         if !self.seen_root {
-            if start.local_name().as_ref().eq_ignore_ascii_case(b"html") {
+            if local.eq_ignore_ascii_case(b"html") {
                 return Err(ParseError("an HTML page instead of WebDAV XML".into()));
             }
             if el != El::Multistatus {
                 return Err(ParseError(format!(
                     "expected a DAV:multistatus document, found <{}>",
-                    quote(start.name().as_ref())
+                    quote(qname)
                 )));
             }
             self.seen_root = true;
