@@ -703,7 +703,7 @@ impl<'a> Document<'a> {
         self.namespaces.end(stack.len());
         owner_boundary(&mut self.owner);
         let parent = stack.last().copied();
-        let value = self.text.trim();
+        let value = trim(&self.text);
         let lock = &mut self.lock;
         match (parent, el) {
             (Some(El::Multistatus), El::Response) => {
@@ -898,8 +898,31 @@ fn merge(props: &mut Props, ps: PropstatBuilder) {
 
 /// The code in a status line such as `HTTP/1.1 404 Not Found` (lenient: the first 3-digit number).
 fn status_code(line: &str) -> Option<u16> {
+    // `HTTP/1.1 200 OK` as servers write it, read without splitting the line into words.
+    let bytes = line.as_bytes();
+    if bytes.starts_with(b"HTTP/")
+        && let Some(space) = bytes.iter().position(|&b| !b.is_ascii_graphic())
+        && bytes[space] == b' '
+        && let Some(digits) = bytes.get(space + 1..space + 4)
+        && digits.iter().all(u8::is_ascii_digit)
+        && bytes.get(space + 4).is_none_or(|&b| b == b' ')
+    {
+        return digits
+            .iter()
+            .try_fold(0u16, |code, &d| Some(code * 10 + u16::from(d - b'0')));
+    }
     line.split_whitespace()
         .find_map(|tok| (tok.len() == 3).then(|| tok.parse::<u16>().ok()).flatten())
+}
+
+/// `text` without surrounding whitespace; values rarely have any, and seeing that takes two bytes.
+fn trim(text: &str) -> &str {
+    let solid = |b: Option<&u8>| b.is_some_and(|&b| b.is_ascii() && !char::from(b).is_whitespace());
+    if solid(text.as_bytes().first()) && solid(text.as_bytes().last()) {
+        text
+    } else {
+        text.trim()
+    }
 }
 
 /// A short description of a body that is not XML at all.
@@ -1153,6 +1176,40 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.0.contains("undefined entity"), "{err}");
+    }
+
+    #[test]
+    fn status_lines_as_servers_write_them_and_otherwise() {
+        let cases: &[(&str, Option<u16>)] = &[
+            ("HTTP/1.1 200 OK", Some(200)),
+            ("HTTP/1.1 404 Not Found", Some(404)),
+            ("HTTP/1.1 423", Some(423)),
+            ("HTTP/1.1  207 Multi-Status", Some(207)),
+            ("HTTP/1.1\t424 Failed Dependency", Some(424)),
+            ("HTTP/1.1 2000 x 403", Some(403)),
+            ("HTTP/1.1 20 OK", None),
+            ("HTTP/1.1 +20 OK", Some(20)),
+            ("HTTP/1.1 200\u{a0}OK", Some(200)),
+            ("502 Bad Gateway", Some(502)),
+            ("", None),
+        ];
+        for (line, code) in cases {
+            assert_eq!(status_code(line), *code, "{line:?}");
+        }
+    }
+
+    #[test]
+    fn values_are_trimmed_of_any_whitespace() {
+        for (text, trimmed) in [
+            ("e", "e"),
+            ("", ""),
+            (" e\t", "e"),
+            ("\u{b}e\u{b}", "e"),
+            ("\u{a0}é\u{2028}", "é"),
+            ("a b", "a b"),
+        ] {
+            assert_eq!(trim(text), trimmed, "{text:?}");
+        }
     }
 
     #[test]
