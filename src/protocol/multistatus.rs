@@ -12,10 +12,12 @@
 //! is left to the protocol modules.
 
 use quick_xml::Reader;
-use quick_xml::events::{BytesStart, Event};
+use quick_xml::events::{BytesStart, BytesText, Event};
 use quick_xml::name::{NamespaceError, PrefixDeclaration};
 
 use crate::model::LockScope;
+
+mod scan;
 
 const DAV: &[u8] = b"DAV:";
 const OC: &[u8] = b"http://owncloud.org/ns";
@@ -294,10 +296,13 @@ fn pack(prefix: &[u8]) -> Option<u64> {
     if prefix.len() > 7 {
         return None;
     }
-    let mut word = [0u8; 8];
-    word[..prefix.len()].copy_from_slice(prefix);
-    word[7] = prefix.len() as u8;
-    Some(u64::from_le_bytes(word))
+    // Byte by byte into a register: copying into a stack array and reading it back as a word made the
+    // CPU wait for the store on every element.
+    let bytes = prefix
+        .iter()
+        .enumerate()
+        .fold(0u64, |word, (i, &b)| word | (u64::from(b) << (8 * i)));
+    Some(bytes | (prefix.len() as u64) << 56)
 }
 
 /// The namespace declarations in scope, with quick-xml's rules (the `xml` and `xmlns` prefixes are
@@ -312,9 +317,6 @@ struct Namespaces {
 impl Namespaces {
     /// Adds the declarations of `start`, an element at `depth`.
     fn declare(&mut self, start: &BytesStart<'_>, depth: usize) -> Result<(), ParseError> {
-        if start.attributes_raw().iter().all(u8::is_ascii_whitespace) {
-            return Ok(());
-        }
         for attribute in start.attributes().with_checks(false) {
             let Ok(attribute) = attribute else { break };
             let Some(declaration) = attribute.key.as_namespace_binding() else {
@@ -398,6 +400,15 @@ impl Namespaces {
     }
 }
 
+/// An element name's prefix (if any) and local part. Names are short, so a plain loop beats `memchr` (as
+/// in quick-xml's `QName::decompose`), whose setup costs more than the scan.
+fn split_name(qname: &[u8]) -> (Option<&[u8]>, &[u8]) {
+    match qname.iter().position(|&b| b == b':') {
+        Some(colon) => (Some(&qname[..colon]), &qname[colon + 1..]),
+        None => (None, qname),
+    }
+}
+
 fn namespace_error(err: NamespaceError) -> ParseError {
     ParseError(format!(
         "not well-formed XML: {}",
@@ -417,22 +428,19 @@ pub fn parse(body: &[u8]) -> Result<Vec<Response>, ParseError> {
         return Err(ParseError(describe_non_xml(body)));
     }
 
+    match scan::parse(body) {
+        Some(responses) => Ok(responses),
+        None => parse_events(body),
+    }
+}
+
+/// Parses a multistatus body with quick-xml's reader: any XML, and the error messages. The fast scan
+/// ([`scan::parse`]) hands every document it declines over to this.
+fn parse_events(body: &[u8]) -> Result<Vec<Response>, ParseError> {
     let mut reader = Reader::from_reader(body);
     reader.config_mut().check_end_names = true;
 
-    let mut doc = Document {
-        body,
-        stack: Vec::with_capacity(16),
-        namespaces: Namespaces::default(),
-        text: String::new(),
-        keep_text: false,
-        responses: Vec::new(),
-        response: None,
-        propstat: None,
-        lock: None,
-        owner: None,
-        seen_root: false,
-    };
+    let mut doc = Document::new(body);
     loop {
         let before = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX);
         let event = reader.read_event().map_err(|err| {
@@ -443,23 +451,16 @@ pub fn parse(body: &[u8]) -> Result<Vec<Response>, ParseError> {
         })?;
         let after = || usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX);
         match event {
-            Event::Start(start) => doc.start(&start, after())?,
+            Event::Start(start) => doc.start_tag(&start, after())?,
             // An empty element is a start and an end at once; handled here rather than expanded by the
             // reader into two events, which costs a reader call per `<D:write/>`.
             Event::Empty(start) => {
                 let at = after();
-                doc.start(&start, at)?;
+                doc.start_tag(&start, at)?;
                 doc.end(at)?;
             }
             Event::End(_) => doc.end(before)?,
-            // Text nobody reads is only checked (it must still be UTF-8), never decoded or copied.
-            Event::Text(t) if !doc.keep_text => {
-                std::str::from_utf8(&t).map_err(|err| utf8_error("text", err))?;
-            }
-            Event::Text(t) => {
-                let decoded = t.xml_content().map_err(|err| utf8_error("text", err))?;
-                doc.push_text(&decoded);
-            }
+            Event::Text(t) => doc.text(&t)?,
             Event::CData(t) if !doc.keep_text => {
                 std::str::from_utf8(&t).map_err(|err| utf8_error("CDATA", err))?;
             }
@@ -486,10 +487,8 @@ pub fn parse(body: &[u8]) -> Result<Vec<Response>, ParseError> {
                         }
                     }
                 };
-                if let Some(ch) = ch
-                    && doc.keep_text
-                {
-                    doc.push_text(ch.encode_utf8(&mut [0; 4]));
+                if let Some(ch) = ch {
+                    doc.reference(ch);
                 }
             }
             Event::DocType(doctype) => {
@@ -509,17 +508,7 @@ pub fn parse(body: &[u8]) -> Result<Vec<Response>, ParseError> {
             Event::Decl(_) | Event::PI(_) | Event::Comment(_) => {}
         }
     }
-    if !doc.seen_root {
-        return Err(ParseError(
-            "the answer is empty or has no XML element".into(),
-        ));
-    }
-    if !doc.stack.is_empty() {
-        return Err(ParseError(
-            "the XML document ends before its elements are closed (truncated?)".into(),
-        ));
-    }
-    Ok(doc.responses)
+    doc.finish()
 }
 
 /// The parser's state between events.
@@ -533,7 +522,8 @@ struct Document<'a> {
     /// Whether text at this point is kept (inside an element whose value is read, or inside an owner).
     keep_text: bool,
     responses: Vec<Response>,
-    response: Option<Response>,
+    /// Whether a response is open (it is the last of [`Document::responses`]).
+    in_response: bool,
     propstat: Option<PropstatBuilder>,
     lock: Option<ActiveLock>,
     /// The owner being read, with the offset where its content starts.
@@ -541,36 +531,108 @@ struct Document<'a> {
     seen_root: bool,
 }
 
-impl Document<'_> {
+impl<'a> Document<'a> {
+    fn new(body: &'a [u8]) -> Self {
+        Document {
+            body,
+            stack: Vec::with_capacity(16),
+            namespaces: Namespaces::default(),
+            text: String::new(),
+            keep_text: false,
+            responses: Vec::new(),
+            in_response: false,
+            propstat: None,
+            lock: None,
+            owner: None,
+            seen_root: false,
+        }
+    }
+
+    /// The responses, once the whole document was read.
+    fn finish(self) -> Result<Vec<Response>, ParseError> {
+        if !self.seen_root {
+            return Err(ParseError(
+                "the answer is empty or has no XML element".into(),
+            ));
+        }
+        if !self.stack.is_empty() {
+            return Err(ParseError(
+                "the XML document ends before its elements are closed (truncated?)".into(),
+            ));
+        }
+        Ok(self.responses)
+    }
+
     fn push_text(&mut self, piece: &str) {
         push_text(&mut self.text, &mut self.owner, piece);
     }
 
-    /// An element starts; its content begins at offset `after`.
-    fn start(&mut self, start: &BytesStart<'_>, after: usize) -> Result<(), ParseError> {
+    /// A piece of character data (between markup and references, raw). Text nobody reads is only
+    /// checked (it must still be UTF-8), never decoded or copied.
+    fn text(&mut self, raw: &[u8]) -> Result<(), ParseError> {
+        let text = std::str::from_utf8(raw).map_err(|err| utf8_error("text", err))?;
+        if !self.keep_text {
+            return Ok(());
+        }
+        // Values are short ASCII nearly always: no line ends to normalize then.
+        if text.bytes().all(|b| b.is_ascii() && b != b'\r') {
+            self.push_text(text);
+        } else {
+            let decoded = BytesText::from_escaped(text)
+                .xml_content()
+                .map_err(|err| utf8_error("text", err))?;
+            self.push_text(&decoded);
+        }
+        Ok(())
+    }
+
+    /// A character written as a reference (`&amp;`, `&#x263A;`).
+    fn reference(&mut self, ch: char) {
+        if self.keep_text {
+            self.push_text(ch.encode_utf8(&mut [0; 4]));
+        }
+    }
+
+    /// A start tag, as quick-xml reads it; its content begins at offset `after`.
+    fn start_tag(&mut self, start: &BytesStart<'_>, after: usize) -> Result<(), ParseError> {
+        let attributes = !start.attributes_raw().iter().all(u8::is_ascii_whitespace);
+        self.start(
+            start.name().into_inner(),
+            attributes.then_some(start),
+            after,
+        )
+    }
+
+    /// An element named `qname` starts, with `attributes` when it has any; its content begins at offset
+    /// `after`.
+    fn start(
+        &mut self,
+        qname: &[u8],
+        attributes: Option<&BytesStart<'_>>,
+        after: usize,
+    ) -> Result<(), ParseError> {
         let stack = &mut self.stack;
         if stack.len() >= MAX_DEPTH {
             return Err(ParseError(format!(
                 "the XML nests elements more than {MAX_DEPTH} levels deep"
             )));
         }
-        self.namespaces.declare(start, stack.len())?;
-        let (local, prefix) = start.name().decompose();
-        let el = match self
-            .namespaces
-            .resolve(prefix.as_ref().map(|p| p.as_ref()))?
-        {
-            Some(ns) => classify(ns, local.as_ref()),
+        if let Some(start) = attributes {
+            self.namespaces.declare(start, stack.len())?;
+        }
+        let (prefix, local) = split_name(qname);
+        let el = match self.namespaces.resolve(prefix)? {
+            Some(ns) => classify(ns, local),
             None => El::Other,
         };
         if !self.seen_root {
-            if start.local_name().as_ref().eq_ignore_ascii_case(b"html") {
+            if local.eq_ignore_ascii_case(b"html") {
                 return Err(ParseError("an HTML page instead of WebDAV XML".into()));
             }
             if el != El::Multistatus {
                 return Err(ParseError(format!(
                     "expected a DAV:multistatus document, found <{}>",
-                    quote(start.name().as_ref())
+                    quote(qname)
                 )));
             }
             self.seen_root = true;
@@ -579,7 +641,10 @@ impl Document<'_> {
         let grandparent = stack.iter().rev().nth(1).copied();
         let in_prop = parent == Some(El::Prop) && grandparent == Some(El::Propstat);
         match (parent, el) {
-            (Some(El::Multistatus), El::Response) => self.response = Some(Response::default()),
+            (Some(El::Multistatus), El::Response) => {
+                self.responses.push(Response::default());
+                self.in_response = true;
+            }
             (Some(El::Response), El::Propstat) => self.propstat = Some(PropstatBuilder::default()),
             (Some(El::LockDiscovery), El::ActiveLock) => self.lock = Some(ActiveLock::default()),
             (Some(El::ActiveLock), El::Owner) => self.owner = Some((after, Owner::default())),
@@ -638,23 +703,21 @@ impl Document<'_> {
         self.namespaces.end(stack.len());
         owner_boundary(&mut self.owner);
         let parent = stack.last().copied();
-        let value = self.text.trim();
+        let value = trim(&self.text);
         let lock = &mut self.lock;
         match (parent, el) {
             (Some(El::Multistatus), El::Response) => {
-                if let Some(r) = self.response.take() {
-                    self.responses.push(r);
-                }
+                self.in_response = false;
             }
             (Some(El::Response), El::Href) => {
-                if let Some(r) = self.response.as_mut()
+                if let Some(r) = open_response(&mut self.responses, self.in_response)
                     && r.href.is_empty()
                 {
                     r.href = value.to_owned();
                 }
             }
             (Some(El::Response), El::Status) => {
-                if let Some(r) = self.response.as_mut() {
+                if let Some(r) = open_response(&mut self.responses, self.in_response) {
                     r.status = status_code(value);
                 }
             }
@@ -664,7 +727,10 @@ impl Document<'_> {
                 }
             }
             (Some(El::Response), El::Propstat) => {
-                if let (Some(ps), Some(r)) = (self.propstat.take(), self.response.as_mut()) {
+                if let (Some(ps), Some(r)) = (
+                    self.propstat.take(),
+                    open_response(&mut self.responses, self.in_response),
+                ) {
                     merge(&mut r.props, ps);
                 }
             }
@@ -732,6 +798,11 @@ impl Document<'_> {
         self.keep_text = self.owner.is_some() || stack.last().is_some_and(|el| el.keeps_text());
         Ok(())
     }
+}
+
+/// The response being read: the last one, while it is open.
+fn open_response(responses: &mut [Response], open: bool) -> Option<&mut Response> {
+    responses.last_mut().filter(|_| open)
 }
 
 /// Server-supplied bytes for an error message: inert, one line, bounded.
@@ -827,8 +898,31 @@ fn merge(props: &mut Props, ps: PropstatBuilder) {
 
 /// The code in a status line such as `HTTP/1.1 404 Not Found` (lenient: the first 3-digit number).
 fn status_code(line: &str) -> Option<u16> {
+    // `HTTP/1.1 200 OK` as servers write it, read without splitting the line into words.
+    let bytes = line.as_bytes();
+    if bytes.starts_with(b"HTTP/")
+        && let Some(space) = bytes.iter().position(|&b| !b.is_ascii_graphic())
+        && bytes[space] == b' '
+        && let Some(digits) = bytes.get(space + 1..space + 4)
+        && digits.iter().all(u8::is_ascii_digit)
+        && bytes.get(space + 4).is_none_or(|&b| b == b' ')
+    {
+        return digits
+            .iter()
+            .try_fold(0u16, |code, &d| Some(code * 10 + u16::from(d - b'0')));
+    }
     line.split_whitespace()
         .find_map(|tok| (tok.len() == 3).then(|| tok.parse::<u16>().ok()).flatten())
+}
+
+/// `text` without surrounding whitespace; values rarely have any, and seeing that takes two bytes.
+fn trim(text: &str) -> &str {
+    let solid = |b: Option<&u8>| b.is_some_and(|&b| b.is_ascii() && !char::from(b).is_whitespace());
+    if solid(text.as_bytes().first()) && solid(text.as_bytes().last()) {
+        text
+    } else {
+        text.trim()
+    }
 }
 
 /// A short description of a body that is not XML at all.
@@ -1082,6 +1176,40 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.0.contains("undefined entity"), "{err}");
+    }
+
+    #[test]
+    fn status_lines_as_servers_write_them_and_otherwise() {
+        let cases: &[(&str, Option<u16>)] = &[
+            ("HTTP/1.1 200 OK", Some(200)),
+            ("HTTP/1.1 404 Not Found", Some(404)),
+            ("HTTP/1.1 423", Some(423)),
+            ("HTTP/1.1  207 Multi-Status", Some(207)),
+            ("HTTP/1.1\t424 Failed Dependency", Some(424)),
+            ("HTTP/1.1 2000 x 403", Some(403)),
+            ("HTTP/1.1 20 OK", None),
+            ("HTTP/1.1 +20 OK", Some(20)),
+            ("HTTP/1.1 200\u{a0}OK", Some(200)),
+            ("502 Bad Gateway", Some(502)),
+            ("", None),
+        ];
+        for (line, code) in cases {
+            assert_eq!(status_code(line), *code, "{line:?}");
+        }
+    }
+
+    #[test]
+    fn values_are_trimmed_of_any_whitespace() {
+        for (text, trimmed) in [
+            ("e", "e"),
+            ("", ""),
+            (" e\t", "e"),
+            ("\u{b}e\u{b}", "e"),
+            ("\u{a0}é\u{2028}", "é"),
+            ("a b", "a b"),
+        ] {
+            assert_eq!(trim(text), trimmed, "{text:?}");
+        }
     }
 
     #[test]
