@@ -4,8 +4,14 @@
 // grouping, which row has focus, which menu or dialog is open); everything it shows comes from the
 // snapshot and every change goes through `ipc`. Keyboard: one row is in the Tab order at a time
 // (roving tabindex); arrows move it, Enter opens that row's action menu.
+//
+// A watch list can hold tens of thousands of files, so the table renders only the rows near the
+// scroll viewport (plus the focused row and the row a menu or dialog belongs to); spacer rows keep
+// the scrollbar true, and aria-rowcount / aria-rowindex tell assistive technology the real size.
+// Rows are as tall as the styles make them (one line per lock); heights are measured once rendered,
+// and a row never rendered is assumed as tall as the last measured row of its shape.
 
-import type { ComponentChildren } from "preact";
+import type { ComponentChildren, VNode } from "preact";
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from "preact/hooks";
 
 import { AskDialog, ForceUnlockDialog, HistoryDialog } from "./actions";
@@ -27,8 +33,12 @@ import {
   filterFiles,
   groupFiles,
   rowKey,
+  rowOffsets,
+  rowsInBand,
+  scrollToShow,
   sortFiles,
   type Filter,
+  type Group,
   type Sort,
   type SortKey,
 } from "./table";
@@ -89,6 +99,7 @@ const STATE_ICON: Record<FileState, IconName> = {
 
 export const SHORTCUTS: [string, string][] = [
   ["↑ ↓", "Move between rows"],
+  ["PgUp PgDn", "Move a page up / down"],
   ["Home End", "First / last row"],
   ["Enter", "Open the row's actions"],
   ["← →", "Collapse / expand a server group"],
@@ -102,7 +113,50 @@ export const SHORTCUTS: [string, string][] = [
   ["Esc", "Close a menu, dialog or this help"],
 ];
 
-type NavItem = { kind: "group"; key: string; server: string } | { kind: "row"; key: string; file: FileEntry };
+/** One `<tr>` of the table body, in display order. */
+type TableRow =
+  | { kind: "group"; key: string; server: string; group: Group; later: boolean }
+  | { kind: "banner"; key: string; server: string; status: ServerHealthInfo }
+  | { kind: "file"; key: string; server: string; file: FileEntry }
+  | { kind: "error"; key: string; server: string; file: FileEntry; error: ErrorInfo }
+  | { kind: "empty"; key: string; server: string; group: Group };
+
+/** The rows keyboard navigation moves between. */
+type NavRow = Extract<TableRow, { kind: "group" | "file" }>;
+
+// Row heights in pixels before anything is measured: what styles.css gives a one-line row (4 px
+// padding twice, a 19 px line, a 1 px rule; the action buttons make it 29), a group header, and one
+// extra line per further lock.
+const LINE_HEIGHT = 19;
+const ESTIMATE: Record<TableRow["kind"], number> = { file: 29, group: 31, banner: 33, error: 33, empty: 36 };
+/** Rows rendered beyond each edge of the viewport, so a short scroll or a key press finds them there. */
+export const OVERSCAN = 8;
+/** The viewport height assumed where nothing is laid out (jsdom) and before the first measurement. */
+export const FALLBACK_VIEWPORT = 600;
+const FALLBACK_HEAD = 27;
+
+/** Rows of one shape are equally tall; banners, notes and errors wrap, so only they differ per row. */
+function shapeOf(row: TableRow): string {
+  switch (row.kind) {
+    case "group":
+      return row.later ? "group+" : "group";
+    case "file": {
+      const f = row.file;
+      const lines = f.error || (f.state === "unsupported" && f.locks.length === 0) ? 1 : Math.max(1, f.locks.length);
+      return `file${lines}`;
+    }
+    default:
+      return row.kind;
+  }
+}
+
+function estimate(row: TableRow): number {
+  if (row.kind === "group") return ESTIMATE.group + (row.later ? 1 : 0);
+  if (row.kind === "file") return ESTIMATE.file + LINE_HEIGHT * (Number(shapeOf(row).slice(4)) - 1);
+  return ESTIMATE[row.kind];
+}
+
+type FocusAlign = "nearest" | "center";
 
 type DialogState =
   | { kind: "force"; file: FileEntry; caps: Capabilities }
@@ -119,6 +173,7 @@ interface MenuItem {
 }
 
 const groupKey = (server: string) => `group\u0000${server}`;
+const isNav = (r: TableRow): r is NavRow => r.kind === "group" || r.kind === "file";
 
 const isTyping = (t: EventTarget | null) =>
   t instanceof HTMLElement && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName));
@@ -139,8 +194,17 @@ export function LocksView(props: LocksViewProps) {
   // The last failed action of each row, shown under that row until the next try or a dismiss.
   const [rowErrors, setRowErrors] = useState<ReadonlyMap<string, ErrorInfo>>(new Map());
   const tableRef = useRef<HTMLTableElement>(null);
+  const scrollRef = useRef<HTMLDivElement>(null);
   const searchRef = useRef<HTMLInputElement>(null);
-  const pendingFocus = useRef<string | null>(null);
+  const pendingFocus = useRef<{ key: string; align: FocusAlign } | null>(null);
+  // The scroll position is read on every scroll event, but the table re-renders only when the window
+  // of rendered rows moves.
+  const scrollTop = useRef(0);
+  const [, setWindowMoves] = useState(0);
+  const [viewport, setViewport] = useState({ height: FALLBACK_VIEWPORT, head: FALLBACK_HEAD });
+  // Measured heights: per shape (every row of it), and per row where one differs from its shape.
+  const heights = useRef({ byShape: new Map<string, number>(), byKey: new Map<string, { shape: string; px: number }>() });
+  const [measured, setMeasured] = useState(0);
 
   const filter: Filter = useMemo(() => ({ text, states }), [text, states]);
   const visible = useMemo(() => sortFiles(filterFiles(snap.files, filter), sort), [snap.files, filter, sort]);
@@ -148,18 +212,70 @@ export function LocksView(props: LocksViewProps) {
   const counts = useMemo(() => countByState(snap.files), [snap.files]);
   const filtering = text.trim() !== "" || states.size > 0;
   const failing = snap.servers.filter((s) => !s.ok);
+  const noServers = snap.servers.length === 0 && snap.files.length === 0;
 
-  const nav: NavItem[] = useMemo(() => {
-    if (!grouped) return visible.map((file) => ({ kind: "row", key: rowKey(file), file }));
-    const items: NavItem[] = [];
-    for (const g of groups) {
-      items.push({ kind: "group", key: groupKey(g.server), server: g.server });
-      if (!collapsed.has(g.server)) for (const file of g.files) items.push({ kind: "row", key: rowKey(file), file });
+  const rows: TableRow[] = useMemo(() => {
+    const out: TableRow[] = [];
+    const addFile = (file: FileEntry) => {
+      const key = rowKey(file);
+      out.push({ kind: "file", key, server: file.server, file });
+      const error = rowErrors.get(key);
+      if (error) out.push({ kind: "error", key: `error\u0000${key}`, server: file.server, file, error });
+    };
+    if (!grouped) {
+      for (const file of visible) addFile(file);
+      return out;
     }
-    return items;
-  }, [grouped, visible, groups, collapsed]);
+    groups.forEach((group, i) => {
+      const server = group.server;
+      out.push({ kind: "group", key: groupKey(server), server, group, later: i > 0 });
+      if (collapsed.has(server)) return;
+      if (group.status && !group.status.ok) {
+        out.push({ kind: "banner", key: `banner\u0000${server}`, server, status: group.status });
+      }
+      for (const file of group.files) addFile(file);
+      if (group.files.length === 0) out.push({ kind: "empty", key: `empty\u0000${server}`, server, group });
+    });
+    return out;
+  }, [grouped, visible, groups, collapsed, rowErrors]);
 
-  const tabKey = nav.some((n) => n.key === activeKey) ? activeKey : (nav[0]?.key ?? null);
+  const { nav, navIndex, rowIndex } = useMemo(() => {
+    const rowIndex = new Map<string, number>();
+    rows.forEach((r, i) => rowIndex.set(r.key, i));
+    const nav = rows.filter(isNav);
+    const navIndex = new Map<string, number>();
+    nav.forEach((r, i) => navIndex.set(r.key, i));
+    return { nav, navIndex, rowIndex };
+  }, [rows]);
+
+  const tabKey = activeKey != null && navIndex.has(activeKey) ? activeKey : (nav[0]?.key ?? null);
+
+  const heightOf = (row: TableRow) => {
+    const shape = shapeOf(row);
+    const own = heights.current.byKey.get(row.key);
+    return own && own.shape === shape ? own.px : (heights.current.byShape.get(shape) ?? estimate(row));
+  };
+  // eslint-disable-next-line react-hooks/exhaustive-deps
+  const offsets = useMemo(() => rowOffsets(rows.map(heightOf)), [rows, measured]);
+  /** The height of the body rows' part of the viewport: below the sticky header. */
+  const band = Math.max(0, viewport.height - viewport.head);
+  const [first, last] = rowsInBand(offsets, scrollTop.current, band, OVERSCAN);
+  const scrolled = (top: number) => {
+    scrollTop.current = top;
+    const [f, l] = rowsInBand(offsets, top, band, OVERSCAN);
+    if (f !== first || l !== last) setWindowMoves((n) => n + 1);
+  };
+
+  // Rendered: the window, and wherever it is, the row in the Tab order (so Tab reaches the table and
+  // a focused row keeps its focus when scrolled far away) and the row a menu or dialog belongs to.
+  const rendered = useMemo(() => {
+    const pinned = [tabKey, menu?.key, dialog ? rowKey(dialog.file) : null]
+      .map((k) => (k == null ? undefined : rowIndex.get(k)))
+      .filter((i): i is number => i !== undefined && (i < first || i >= last));
+    const out: number[] = [];
+    for (let i = first; i < last; i++) out.push(i);
+    return [...new Set(pinned)].concat(out).sort((a, b) => a - b);
+  }, [first, last, tabKey, menu?.key, dialog, rowIndex]);
 
   const elementFor = (key: string | null) =>
     key == null
@@ -168,22 +284,75 @@ export function LocksView(props: LocksViewProps) {
           (el) => el.dataset.nav === key,
         ) ?? null);
 
-  const moveTo = (key: string | null) => {
+  const moveTo = (key: string | null, align: FocusAlign = "nearest") => {
     if (key == null) return;
     setActiveKey(key);
-    pendingFocus.current = key;
+    pendingFocus.current = { key, align };
   };
 
-  // Focus is moved after render, once the target row exists.
+  // Follow the viewport's size (window resized, banners above the table come and go).
   useLayoutEffect(() => {
-    const key = pendingFocus.current;
-    if (key == null) return;
-    const el = elementFor(key);
-    if (el) {
-      pendingFocus.current = null;
-      el.focus();
-      el.scrollIntoView?.({ block: "nearest" });
+    const el = scrollRef.current;
+    if (!el) return;
+    const read = () => {
+      const height = el.clientHeight || FALLBACK_VIEWPORT;
+      const head = el.querySelector("thead")?.getBoundingClientRect().height || FALLBACK_HEAD;
+      setViewport((v) => (v.height === height && v.head === head ? v : { height, head }));
+    };
+    read();
+    if (typeof ResizeObserver === "undefined") {
+      window.addEventListener("resize", read);
+      return () => window.removeEventListener("resize", read);
     }
+    const observer = new ResizeObserver(read);
+    observer.observe(el);
+    return () => observer.disconnect();
+  }, [noServers]);
+
+  // Measure the rows just rendered; a row taller or shorter than assumed moves the spacers.
+  useLayoutEffect(() => {
+    const known = heights.current;
+    let changed = false;
+    for (const tr of tableRef.current?.querySelectorAll<HTMLElement>("tbody > tr[data-row]") ?? []) {
+      const row = rows[Number(tr.dataset.row)];
+      const px = tr.getBoundingClientRect().height;
+      if (!row || !(px > 0) || Math.abs(px - heightOf(row)) < 0.25) continue;
+      const shape = shapeOf(row);
+      if (!known.byShape.has(shape) || row.kind === "file" || row.kind === "group") known.byShape.set(shape, px);
+      if (Math.abs(px - (known.byShape.get(shape) ?? px)) >= 0.25) known.byKey.set(row.key, { shape, px });
+      else known.byKey.delete(row.key);
+      changed = true;
+    }
+    if (changed) setMeasured((m) => m + 1);
+  });
+
+  // Focus is moved after render: scroll the target row into view (it is always rendered, see
+  // `rendered`), then focus it.
+  useLayoutEffect(() => {
+    const want = pendingFocus.current;
+    const scroller = scrollRef.current;
+    if (!want || !scroller) return;
+    const i = rowIndex.get(want.key);
+    const el = elementFor(want.key);
+    if (i === undefined || !el) {
+      // Gone (filtered out, group collapsed): nothing to focus; never steal focus later.
+      if (i === undefined) pendingFocus.current = null;
+      return;
+    }
+    pendingFocus.current = null;
+    const target = scrollToShow(offsets, i, scrollTop.current, band, want.align);
+    if (target !== scrollTop.current) scroller.scrollTop = target;
+    el.focus({ preventScroll: true });
+    // Where layout is real, correct by the row's actual box (its neighbours may not be measured yet).
+    const box = scroller.getBoundingClientRect();
+    const at = el.getBoundingClientRect();
+    if (at.height > 0) {
+      const top = box.top + viewport.head;
+      const bottom = box.top + scroller.clientHeight;
+      if (at.top < top) scroller.scrollTop -= top - at.top;
+      else if (at.bottom > bottom) scroller.scrollTop += Math.min(at.bottom - bottom, at.top - top);
+    }
+    scrolled(scroller.scrollTop);
   });
 
   // A notification was clicked: make sure the row is visible, then focus and flash it.
@@ -204,7 +373,7 @@ export function LocksView(props: LocksViewProps) {
     setMenu(null);
     setDialog(null);
     const key = rowKey(target);
-    moveTo(key);
+    moveTo(key, "center");
     setFlashKey(key);
     const t = setTimeout(() => setFlashKey(null), 2500);
     return () => clearTimeout(t);
@@ -278,7 +447,18 @@ export function LocksView(props: LocksViewProps) {
     }
   };
 
-  const returnToRow = (key: string) => () => elementFor(key) ?? elementFor(tabKey);
+  // The row stays the active one, so it stays rendered while the dialog hands focus back to it.
+  const closeDialog = () => {
+    if (dialog) moveTo(rowKey(dialog.file));
+    setDialog(null);
+  };
+
+  // A dialog hands focus back to its row (kept rendered while the dialog is open), scrolled into view.
+  const returnToRow = (key: string) => () => {
+    const el = elementFor(key);
+    if (el) moveTo(key);
+    return el ?? elementFor(tabKey);
+  };
 
 
   const actionsFor = (file: FileEntry): MenuItem[] => {
@@ -371,12 +551,15 @@ export function LocksView(props: LocksViewProps) {
       return next;
     });
 
+  // A page is what the viewport shows of one-line rows, less one kept for context.
+  const pageRows = Math.max(1, Math.floor(band / (heights.current.byShape.get("file1") ?? ESTIMATE.file)) - 1);
+
   const onTableKey = (e: KeyboardEvent) => {
     const target = e.target as HTMLElement;
     const navEl = target.closest<HTMLElement>("[data-nav]");
     if (!navEl) return;
     const key = navEl.dataset.nav ?? "";
-    const index = nav.findIndex((n) => n.key === key);
+    const index = navIndex.get(key) ?? -1;
     const item = nav[index];
     if (!item) return;
     const onRowItself = target === navEl;
@@ -395,9 +578,9 @@ export function LocksView(props: LocksViewProps) {
       case "End":
         return go(nav.length - 1);
       case "PageDown":
-        return go(index + 10);
+        return go(index + pageRows);
       case "PageUp":
-        return go(index - 10);
+        return go(index - pageRows);
     }
     if (!onRowItself) return;
     if (item.kind === "group") {
@@ -489,7 +672,124 @@ export function LocksView(props: LocksViewProps) {
     );
   }
 
-  const menuFile = menu ? nav.find((n) => n.key === menu.key) : undefined;
+  const renderRow = (row: TableRow, i: number): VNode => {
+    // Row 1 is the header row.
+    const at = { index: i, ariaIndex: i + 2 };
+    switch (row.kind) {
+      case "group": {
+        const { group, server } = row;
+        return (
+          <GroupHeader
+            key={row.key}
+            {...at}
+            server={server}
+            status={group.status}
+            count={group.files.length}
+            total={group.total}
+            later={row.later}
+            open={!collapsed.has(server)}
+            colCount={colCount}
+            tabbable={tabKey === row.key}
+            generatedAt={snap.generated_at}
+            onToggle={() => {
+              setActiveKey(row.key);
+              toggleGroup(server);
+            }}
+            onFocus={() => setActiveKey(row.key)}
+          />
+        );
+      }
+      case "banner":
+        return (
+          <tr key={row.key} class="group-banner" data-row={i} aria-rowindex={at.ariaIndex}>
+            <td colSpan={colCount}>
+              <ServerBanner status={row.status} generatedAt={snap.generated_at} />
+            </td>
+          </tr>
+        );
+      case "empty":
+        return (
+          <tr key={row.key} class="group-empty" data-row={i} aria-rowindex={at.ariaIndex}>
+            <td colSpan={colCount}>
+              {row.group.total === 0
+                ? "Nothing watched on this server yet. Add files or folders to its watch list in Servers."
+                : "No files on this server match the filter."}
+            </td>
+          </tr>
+        );
+      case "error":
+        return (
+          <ErrorRow
+            key={row.key}
+            {...at}
+            name={displaySafe(baseName(row.file.path))}
+            error={row.error}
+            colCount={colCount}
+            onDismiss={() => setRowError(rowKey(row.file), null)}
+          />
+        );
+      case "file": {
+        const { file, key } = row;
+        return (
+          <FileRow
+            key={key}
+            {...at}
+            file={file}
+            grouped={grouped}
+            tabbable={tabKey === key}
+            flash={flashKey === key}
+            menuOpen={menu?.key === key}
+            caps={caps.get(file.server)}
+            onFocus={() => setActiveKey(key)}
+            onWant={() => void toggleWanted(file)}
+            onAction={(id) => actionsFor(file).find((a) => a.id === id)?.run()}
+            onMenu={() => openMenu(key)}
+          />
+        );
+      }
+    }
+  };
+
+  // The rendered rows in their row groups (one <tbody> per server when grouped), with a spacer row
+  // standing in for every run of rows not rendered.
+  const sections: { key: string; trs: VNode[] }[] = [];
+  {
+    let next = 0;
+    const spacer = (key: string, px: number) => (
+      <tr key={key} class="spacer-row" aria-hidden="true">
+        <td colSpan={colCount} style={{ height: `${px}px` }} />
+      </tr>
+    );
+    for (const i of rendered) {
+      const row = rows[i];
+      if (!row) continue;
+      const key = grouped ? row.server : "files";
+      let section = sections.at(-1);
+      if (section?.key !== key) {
+        section = { key, trs: [] };
+        sections.push(section);
+      }
+      const gap = (offsets[i] ?? 0) - (offsets[next] ?? 0);
+      if (gap > 0) section.trs.push(spacer(`gap\u0000${row.key}`, gap));
+      section.trs.push(renderRow(row, i));
+      next = i + 1;
+    }
+    const tail = (offsets[rows.length] ?? 0) - (offsets[next] ?? 0);
+    if (tail > 0) sections.at(-1)?.trs.push(spacer("tail", tail));
+  }
+  const bodies =
+    sections.length === 0 ? (
+      <tbody />
+    ) : (
+      sections.map((s) => (
+        <tbody key={s.key} class={grouped ? "group" : undefined}>
+          {s.trs}
+        </tbody>
+      ))
+    );
+
+  const menuRow = menu ? rows[rowIndex.get(menu.key) ?? -1] : undefined;
+  const menuFile = menuRow?.kind === "file" ? menuRow.file : undefined;
 
   return (
     <div class="locks-view">
@@ -509,7 +809,7 @@ export function LocksView(props: LocksViewProps) {
                 setText("");
               } else if (e.key === "ArrowDown" || e.key === "Enter") {
                 e.preventDefault();
-                moveTo(nav.find((n) => n.kind === "row")?.key ?? nav[0]?.key ?? null);
+                moveTo(nav.find((n) => n.kind === "file")?.key ?? nav[0]?.key ?? null);
               }
             }}
           />
@@ -549,8 +849,14 @@ export function LocksView(props: LocksViewProps) {
       {!grouped &&
         failing.map((s) => <ServerBanner key={s.name} status={s} generatedAt={snap.generated_at} named />)}
 
-      <div class="table-scroll">
-        <table ref={tableRef} class="lock-table" aria-label="Watched files and their locks" onKeyDown={onTableKey}>
+      <div class="table-scroll" ref={scrollRef} onScroll={(e) => scrolled(e.currentTarget.scrollTop)}>
+        <table
+          ref={tableRef}
+          class="lock-table"
+          aria-label="Watched files and their locks"
+          aria-rowcount={rows.length + 1}
+          onKeyDown={onTableKey}
+        >
           <colgroup>
             {columns.map((c) => (
               <col key={c.key} class={c.cls} />
@@ -558,7 +864,7 @@ export function LocksView(props: LocksViewProps) {
             <col class="col-actions" />
           </colgroup>
           <thead>
-            <tr>
+            <tr aria-rowindex={1}>
               {columns.map((c) => (
                 <th
                   key={c.key}
@@ -579,83 +885,7 @@ export function LocksView(props: LocksViewProps) {
               </th>
             </tr>
           </thead>
-          {grouped ? (
-            groups.map((g) => (
-              <tbody key={g.server} class="group">
-                <GroupHeader
-                  server={g.server}
-                  status={g.status}
-                  count={g.files.length}
-                  total={g.total}
-                  open={!collapsed.has(g.server)}
-                  colCount={colCount}
-                  tabbable={tabKey === groupKey(g.server)}
-                  generatedAt={snap.generated_at}
-                  onToggle={() => {
-                    setActiveKey(groupKey(g.server));
-                    toggleGroup(g.server);
-                  }}
-                  onFocus={() => setActiveKey(groupKey(g.server))}
-                />
-                {!collapsed.has(g.server) && g.status && !g.status.ok && (
-                  <tr class="group-banner">
-                    <td colSpan={colCount}>
-                      <ServerBanner status={g.status} generatedAt={snap.generated_at} />
-                    </td>
-                  </tr>
-                )}
-                {!collapsed.has(g.server) &&
-                  g.files.map((file) => (
-                    <FileRow
-                      key={rowKey(file)}
-                      file={file}
-                      grouped
-                      tabbable={tabKey === rowKey(file)}
-                      flash={flashKey === rowKey(file)}
-                      menuOpen={menu?.key === rowKey(file)}
-                      caps={caps.get(file.server)}
-                      error={rowErrors.get(rowKey(file)) ?? null}
-                      colCount={colCount}
-                      onDismissError={() => setRowError(rowKey(file), null)}
-                      onFocus={() => setActiveKey(rowKey(file))}
-                      onWant={() => void toggleWanted(file)}
-                      onAction={(id) => actionsFor(file).find((a) => a.id === id)?.run()}
-                      onMenu={() => openMenu(rowKey(file))}
-                    />
-                  ))}
-                {!collapsed.has(g.server) && g.files.length === 0 && (
-                  <tr class="group-empty">
-                    <td colSpan={colCount}>
-                      {g.total === 0
-                        ? "Nothing watched on this server yet. Add files or folders to its watch list in Servers."
-                        : "No files on this server match the filter."}
-                    </td>
-                  </tr>
-                )}
-              </tbody>
-            ))
-          ) : (
-            <tbody>
-              {visible.map((file) => (
-                <FileRow
-                  key={rowKey(file)}
-                  file={file}
-                  grouped={false}
-                  tabbable={tabKey === rowKey(file)}
-                  flash={flashKey === rowKey(file)}
-                  menuOpen={menu?.key === rowKey(file)}
-                  caps={caps.get(file.server)}
-                  error={rowErrors.get(rowKey(file)) ?? null}
-                  colCount={colCount}
-                  onDismissError={() => setRowError(rowKey(file), null)}
-                  onFocus={() => setActiveKey(rowKey(file))}
-                  onWant={() => void toggleWanted(file)}
-                  onAction={(id) => actionsFor(file).find((a) => a.id === id)?.run()}
-                  onMenu={() => openMenu(rowKey(file))}
-                />
-              ))}
-            </tbody>
-          )}
+          {bodies}
         </table>
         {snap.files.length === 0 && (
           <EmptyState icon="folder" title="Nothing watched yet">
@@ -688,11 +918,11 @@ export function LocksView(props: LocksViewProps) {
         )}
       </div>
 
-      {menu && menuFile?.kind === "row" && (
+      {menu && menuFile && (
         <RowMenu
-          label={`Actions for ${displaySafe(baseName(menuFile.file.path))}`}
+          label={`Actions for ${displaySafe(baseName(menuFile.path))}`}
           anchor={menu.anchor}
-          items={actionsFor(menuFile.file)}
+          items={actionsFor(menuFile)}
           onClose={(refocus) => {
             const key = menu.key;
             setMenu(null);
@@ -710,7 +940,7 @@ export function LocksView(props: LocksViewProps) {
             if (outcome.ok) feedback.done(outcome.message);
             else setRowError(rowKey(dialog.file), outcome.error ?? { kind: "conflict", message: outcome.message });
           }}
-          onClose={() => setDialog(null)}
+          onClose={closeDialog}
           returnFocus={returnToRow(rowKey(dialog.file))}
         />
       )}
@@ -719,14 +949,14 @@ export function LocksView(props: LocksViewProps) {
           file={dialog.file}
           lock={dialog.lock}
           onSent={(sentence) => feedback.done(sentence)}
-          onClose={() => setDialog(null)}
+          onClose={closeDialog}
           returnFocus={returnToRow(rowKey(dialog.file))}
         />
       )}
       {dialog?.kind === "history" && (
         <HistoryDialog
           file={dialog.file}
-          onClose={() => setDialog(null)}
+          onClose={closeDialog}
           returnFocus={returnToRow(rowKey(dialog.file))}
         />
       )}
@@ -809,11 +1039,19 @@ function ServerBanner({ status, generatedAt, named }: { status: ServerHealthInfo
   );
 }
 
-interface GroupHeaderProps {
+/** Where a row sits: `index` among the body rows, `ariaIndex` in the whole table (header row = 1). */
+interface RowPlace {
+  index: number;
+  ariaIndex: number;
+}
+
+interface GroupHeaderProps extends RowPlace {
   server: string;
   status: ServerHealthInfo | null;
   count: number;
   total: number;
+  /** Not the first group: a rule above it. */
+  later: boolean;
   open: boolean;
   colCount: number;
   tabbable: boolean;
@@ -826,8 +1064,10 @@ function GroupHeader(p: GroupHeaderProps) {
   const name = displaySafe(p.server);
   return (
     <tr
-      class={`group-row${p.status && !p.status.ok ? " has-error" : ""}`}
+      class={`group-row${p.later ? " later" : ""}${p.status && !p.status.ok ? " has-error" : ""}`}
       data-nav={groupKey(p.server)}
+      data-row={p.index}
+      aria-rowindex={p.ariaIndex}
       tabIndex={p.tabbable ? 0 : -1}
       aria-expanded={p.open}
       onFocus={(e) => e.target === e.currentTarget && p.onFocus()}
@@ -859,17 +1099,13 @@ function GroupHeader(p: GroupHeaderProps) {
   );
 }
 
-interface FileRowProps {
+interface FileRowProps extends RowPlace {
   file: FileEntry;
   grouped: boolean;
   tabbable: boolean;
   flash: boolean;
   menuOpen: boolean;
   caps: Capabilities | undefined;
-  /** The last failed action on this file, shown in a line under the row. */
-  error: ErrorInfo | null;
-  colCount: number;
-  onDismissError: () => void;
   onFocus: () => void;
   onWant: () => void;
   onAction: (id: string) => void;
@@ -919,10 +1155,11 @@ function FileRow(p: FileRowProps) {
   const stateLabel = file.state === "locked" && mine && locks.every(isMine) ? "Locked by you" : STATE_LABEL[file.state];
 
   return (
-    <>
     <tr
       class={`file-row row-${file.state}${mine ? " mine" : ""}${file.wanted ? " wanted" : ""}${p.flash ? " flash" : ""}${p.menuOpen ? " menu-open" : ""}`}
       data-nav={rowKey(file)}
+      data-row={p.index}
+      aria-rowindex={p.ariaIndex}
       tabIndex={p.tabbable ? 0 : -1}
       aria-label={`${name}, ${stateLabel}`}
       onFocus={(e) => e.target === e.currentTarget && p.onFocus()}
@@ -1039,24 +1276,30 @@ function FileRow(p: FileRowProps) {
         </div>
       </td>
     </tr>
-    {p.error && (
-      <tr class="row-error" aria-live="polite">
-        <td colSpan={p.colCount}>
-          <div class="row-error-line">
-            <ErrorNote error={p.error} />
-            <button
-              type="button"
-              class="icon-button"
-              aria-label={`Dismiss the error for ${name}`}
-              onClick={p.onDismissError}
-            >
-              <Icon name="close" />
-            </button>
-          </div>
-        </td>
-      </tr>
-    )}
-    </>
+  );
+}
+
+interface ErrorRowProps extends RowPlace {
+  /** The file's name, as shown. */
+  name: string;
+  /** The last failed action on this file, shown in a line under its row. */
+  error: ErrorInfo;
+  colCount: number;
+  onDismiss: () => void;
+}
+
+function ErrorRow(p: ErrorRowProps) {
+  return (
+    <tr class="row-error" aria-live="polite" data-row={p.index} aria-rowindex={p.ariaIndex}>
+      <td colSpan={p.colCount}>
+        <div class="row-error-line">
+          <ErrorNote error={p.error} />
+          <button type="button" class="icon-button" aria-label={`Dismiss the error for ${p.name}`} onClick={p.onDismiss}>
+            <Icon name="close" />
+          </button>
+        </div>
+      </td>
+    </tr>
   );
 }
 

@@ -144,3 +144,71 @@ export function countByState(files: readonly FileEntry[]): Record<FileState, num
   for (const f of files) counts[f.state]++;
   return counts;
 }
+
+// ---- windowing: which rows of a long table to render -------------------------------------------
+//
+// The table renders only the rows near the scroll viewport; spacer rows stand in for the rest so the
+// scrollbar is right. These functions do the arithmetic on row heights in pixels and know nothing of
+// the DOM, so the window is tested without layout.
+
+/** `offsets[i]` is the top of row i from the top of the first row; `offsets[n]` the height of all n rows. */
+export function rowOffsets(heights: readonly number[]): number[] {
+  const offsets = new Array<number>(heights.length + 1);
+  let y = 0;
+  offsets[0] = 0;
+  for (let i = 0; i < heights.length; i++) {
+    y += heights[i] ?? 0;
+    offsets[i + 1] = y;
+  }
+  return offsets;
+}
+
+/** The first row whose bottom is below `y` (binary search); `n` when `y` is past the end. */
+function rowAt(offsets: readonly number[], y: number): number {
+  let lo = 0;
+  let hi = offsets.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((offsets[mid + 1] ?? 0) > y) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
+
+/**
+ * The rows `[start, end)` that meet the band `[top, top + height)`, widened by `overscan` rows on
+ * each side so a short scroll or a key press finds its rows already there.
+ */
+export function rowsInBand(offsets: readonly number[], top: number, height: number, overscan: number): [number, number] {
+  const n = offsets.length - 1;
+  if (n <= 0) return [0, 0];
+  const total = offsets[n] ?? 0;
+  // A scroll position past the end (the rows just got fewer) shows the last rows.
+  const from = Math.max(0, Math.min(top, total - height));
+  const first = rowAt(offsets, from);
+  const last = rowAt(offsets, from + Math.max(0, height) - 0.5);
+  return [Math.max(0, first - overscan), Math.min(n, last + 1 + overscan)];
+}
+
+/**
+ * The scroll position that shows row `i` whole in a band of `height` pixels now starting at `top`:
+ * "nearest" moves as little as possible (arrow keys), "center" puts the row in the middle (revealing a
+ * far-away row). Never scrolls past either end.
+ */
+export function scrollToShow(
+  offsets: readonly number[],
+  i: number,
+  top: number,
+  height: number,
+  align: "nearest" | "center",
+): number {
+  const n = offsets.length - 1;
+  const rowTop = offsets[Math.max(0, Math.min(i, n))] ?? 0;
+  const rowBottom = offsets[Math.max(0, Math.min(i + 1, n))] ?? rowTop;
+  const max = Math.max(0, (offsets[n] ?? 0) - height);
+  let next = top;
+  if (align === "center") next = rowTop - (height - (rowBottom - rowTop)) / 2;
+  else if (rowTop < top || rowBottom - rowTop > height) next = rowTop;
+  else if (rowBottom > top + height) next = rowBottom - height;
+  return Math.round(Math.max(0, Math.min(max, next)));
+}

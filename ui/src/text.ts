@@ -86,9 +86,15 @@ export function formatExpiry(lock: Pick<Lock, "expiry" | "expires_at">, now: num
 }
 
 /** "just now", "12 min ago", "3 h ago". */
+/**
+ * How long ago something happened, in steps of 10 s under a minute: the text changes at most every
+ * 10 s, so the window repaints for it that rarely (a repaint of the whole window costs WebKit far more
+ * than the per-second tick that computes it), and nobody needs a past time to the second.
+ */
 export function formatAgo(at: number, now: number): string {
   const ms = now - at;
-  if (ms < 5000) return "just now";
+  if (ms < 10_000) return "just now";
+  if (ms < 60_000) return `${Math.floor(ms / 10_000) * 10} s ago`;
   return `${formatSpan(ms)} ago`;
 }
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 
 import { file, lock, server } from "../dev/demo-data";
 import type { FileEntry } from "../src/bindings/FileEntry";
-import { filterFiles, groupFiles, sortFiles, type SortKey } from "../src/table";
+import { filterFiles, groupFiles, rowOffsets, rowsInBand, scrollToShow, sortFiles, type SortKey } from "../src/table";
 
 const T = (min: number) => new Date(Date.parse("2025-06-02T10:00:00Z") + min * 60_000).toISOString();
 
@@ -134,5 +134,42 @@ describe("groupFiles", () => {
     const groups = groupFiles(files, files, [server("Beta")]);
     expect(groups.map((g) => g.server)).toEqual(["Beta", "Alpha"]);
     expect(groups[1]?.status).toBeNull();
+  });
+});
+
+describe("windowing", () => {
+  // A group header (31 px), a two-lock row (48), then one-line rows (29).
+  const heights = [31, 48, ...Array.from({ length: 998 }, () => 29)];
+  const offsets = rowOffsets(heights);
+
+  it("lays rows end to end", () => {
+    expect(offsets.slice(0, 4)).toEqual([0, 31, 79, 108]);
+    expect(offsets.at(-1)).toBe(31 + 48 + 998 * 29);
+    expect(rowOffsets([])).toEqual([0]);
+  });
+
+  it("finds the rows meeting the viewport, with overscan, and the last rows when scrolled past the end", () => {
+    expect(rowsInBand(offsets, 0, 100, 0)).toEqual([0, 3]);
+    // A row only partly in view counts; one that ends where the band starts does not.
+    expect(rowsInBand(offsets, 79, 29, 0)).toEqual([2, 3]);
+    expect(rowsInBand(offsets, 80, 29, 0)).toEqual([2, 4]);
+    expect(rowsInBand(offsets, 79 + 500 * 29, 290, 5)).toEqual([497, 517]);
+    expect(rowsInBand(offsets, 0, 100, 8)).toEqual([0, 11]);
+    const total = offsets.at(-1) ?? 0;
+    expect(rowsInBand(offsets, total * 2, 290, 0)).toEqual([990, 1000]);
+    expect(rowsInBand([0], 0, 500, 8)).toEqual([0, 0]);
+  });
+
+  it("scrolls as little as possible to show a row whole, or centres it, within the ends", () => {
+    const band = 290;
+    // Already in view: no move.
+    expect(scrollToShow(offsets, 3, 0, band, "nearest")).toBe(0);
+    // Below: its bottom lands on the band's bottom.
+    expect(scrollToShow(offsets, 20, 0, band, "nearest")).toBe(79 + 19 * 29 - band);
+    // Above: its top lands on the band's top.
+    expect(scrollToShow(offsets, 2, 5000, band, "nearest")).toBe(79);
+    expect(scrollToShow(offsets, 500, 0, band, "center")).toBe(79 + 498 * 29 - (band - 29) / 2 + 0.5);
+    expect(scrollToShow(offsets, 0, 5000, band, "center")).toBe(0);
+    expect(scrollToShow(offsets, 999, 0, band, "center")).toBe((offsets.at(-1) ?? 0) - band);
   });
 });

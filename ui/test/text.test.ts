@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { baseName, dirName, displaySafe, formatExpiry, formatRetry, formatSpan } from "../src/text";
+import { baseName, dirName, displaySafe, formatAgo, formatExpiry, formatRetry, formatSpan } from "../src/text";
 
 const NOW = Date.parse("2025-06-02T10:00:00Z");
 const at = (ms: number) => ({ expiry: "at" as const, expires_at: new Date(NOW + ms).toISOString() });
@@ -69,5 +69,17 @@ describe("paths", () => {
     expect(baseName("/contracts/drafts/")).toBe("drafts");
     expect(dirName("/Finance/2025/Budget.xlsx")).toBe("/Finance/2025");
     expect(dirName("/Budget.xlsx")).toBe("/");
+  });
+});
+
+describe("formatAgo", () => {
+  it("counts a past time in 10-second steps under a minute, so its text changes at most every 10 s", () => {
+    expect(formatAgo(NOW, NOW)).toBe("just now");
+    expect(formatAgo(NOW - 9_999, NOW)).toBe("just now");
+    expect(formatAgo(NOW - 10_000, NOW)).toBe("10 s ago");
+    expect(formatAgo(NOW - 19_000, NOW)).toBe("10 s ago");
+    expect(formatAgo(NOW - 59_000, NOW)).toBe("50 s ago");
+    expect(formatAgo(NOW - 61_000, NOW)).toBe("1 min ago");
+    expect(formatAgo(NOW - 3 * 3600_000, NOW)).toBe("3 h ago");
   });
 });
