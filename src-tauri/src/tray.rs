@@ -2,7 +2,9 @@
 //!
 //! The icon turns into an open green padlock when a wanted file is free; the tooltip counts locked and
 //! wanted files ("3 locked · 1 wanted"); the menu opens the window, lists the wanted files with their
-//! state (choosing one reveals its row), pauses watching, refreshes, and quits. [`update`] is called with
+//! state (choosing one reveals its row), pauses watching, refreshes, and quits. The counts also head the
+//! menu as a disabled line: on Linux a tray icon has no tooltip (libayatana-appindicator has none, and
+//! tray-icon ignores it there), so the menu is the only place a Linux desktop shows them. [`update`] is called with
 //! every published snapshot and rebuilds the menu only when its text changed. Menu labels are native
 //! widgets, not HTML; server-supplied names are still made inert and short.
 
@@ -26,7 +28,9 @@ const WANT_PREFIX: &str = "want:";
 /// The tray's view of a snapshot: everything its icon, tooltip and menu show.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Summary {
-    /// Hover text.
+    /// The counts, "2 locked · 1 wanted": the menu's first line.
+    pub status: String,
+    /// Hover text: the counts after the app's name.
     pub tooltip: String,
     /// Whether a wanted file is free (the icon changes).
     pub wanted_free: bool,
@@ -49,15 +53,16 @@ impl Summary {
             .iter()
             .filter(|f| f.state == FileState::Unlocked)
             .count();
-        let mut tooltip = format!("Lockwatch: {locked} locked · {} wanted", wanted.len());
+        let mut status = format!("{locked} locked · {} wanted", wanted.len());
         if free > 0 {
-            tooltip.push_str(&format!(" · {free} free"));
+            status.push_str(&format!(" · {free} free"));
         }
         if snapshot.paused {
-            tooltip.push_str(" · paused");
+            status.push_str(" · paused");
         }
         Summary {
-            tooltip,
+            tooltip: format!("Lockwatch: {status}"),
+            status,
             wanted_free: free > 0,
             wanted: wanted
                 .iter()
@@ -104,6 +109,7 @@ struct Shown(Mutex<Option<Summary>>);
 pub fn create<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
     app.manage(Shown::default());
     let summary = Summary {
+        status: "Reading the servers…".into(),
         tooltip: "Lockwatch: reading the servers…".into(),
         ..Summary::default()
     };
@@ -146,6 +152,8 @@ fn icon(wanted_free: bool) -> tauri::Result<Image<'static>> {
 
 fn menu<R: Runtime>(app: &AppHandle<R>, summary: &Summary) -> tauri::Result<Menu<R>> {
     let menu = Menu::new(app)?;
+    menu.append(&MenuItem::new(app, &summary.status, false, None::<&str>)?)?;
+    menu.append(&PredefinedMenuItem::separator(app)?)?;
     menu.append(&MenuItem::with_id(
         app,
         "open",
@@ -286,6 +294,7 @@ mod tests {
             ],
             false,
         ));
+        assert_eq!(summary.status, "2 locked · 1 wanted");
         assert_eq!(summary.tooltip, "Lockwatch: 2 locked · 1 wanted");
         assert!(!summary.wanted_free);
         assert_eq!(summary.wanted.len(), 1);
@@ -300,6 +309,7 @@ mod tests {
             true,
         ));
         assert!(summary.wanted_free);
+        assert_eq!(summary.status, "0 locked · 1 wanted · 1 free · paused");
         assert_eq!(
             summary.tooltip,
             "Lockwatch: 0 locked · 1 wanted · 1 free · paused"
