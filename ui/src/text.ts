@@ -85,7 +85,6 @@ export function formatExpiry(lock: Pick<Lock, "expiry" | "expires_at">, now: num
   return { text: `expired ${formatSpan(-left)} ago — stale`, tone: "stale" };
 }
 
-/** "just now", "12 min ago", "3 h ago". */
 /**
  * How long ago something happened, in steps of 10 s under a minute: the text changes at most every
  * 10 s, so the window repaints for it that rarely (a repaint of the whole window costs WebKit far more
