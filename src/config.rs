@@ -198,14 +198,21 @@ impl ServerConfig {
     pub fn read_set(&self) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
         for path in self.watch.iter().chain(self.wanted.iter()) {
-            let covered = out
-                .iter()
-                .any(|p| p == path || (p.ends_with('/') && is_direct_member(p, path)));
+            let covered = out.iter().any(|p| p == path || is_direct_member(p, path));
             if !covered {
                 out.push(path.clone());
             }
         }
         out
+    }
+
+    /// Whether this server watches `path`: one of its watched or wanted paths, or a direct member of a
+    /// watched folder.
+    pub fn covers(&self, path: &str) -> bool {
+        self.watch
+            .iter()
+            .chain(&self.wanted)
+            .any(|p| p == path || is_direct_member(p, path))
     }
 
     /// Whether `path` is one of the wanted files.
@@ -219,11 +226,13 @@ impl ServerConfig {
     }
 }
 
-/// Whether `path` is a direct member of folder `folder` (which ends with `/`).
-fn is_direct_member(folder: &str, path: &str) -> bool {
-    path.strip_prefix(folder)
-        .map(|rest| !rest.is_empty() && !rest.trim_end_matches('/').contains('/'))
-        .unwrap_or(false)
+/// Whether `path` is a direct member of folder `folder` (a path ending in `/`, or `""` for the server
+/// folder itself); false when `folder` names a file.
+pub fn is_direct_member(folder: &str, path: &str) -> bool {
+    (folder.is_empty() || folder.ends_with('/'))
+        && path
+            .strip_prefix(folder)
+            .is_some_and(|rest| !rest.is_empty() && !rest.trim_end_matches('/').contains('/'))
 }
 
 /// The validated configuration.
@@ -852,6 +861,18 @@ wanted = ["Budget.xlsx", "Reports/Q3.docx", "Other.odt"]
 name = "public"
 url = "http://127.0.0.1:8080/dav/"
 "#;
+
+    #[test]
+    fn direct_members_of_folders_and_of_the_server_folder() {
+        assert!(is_direct_member("Reports/", "Reports/a.odt"));
+        assert!(is_direct_member("Reports/", "Reports/Sub/"));
+        assert!(!is_direct_member("Reports/", "Reports/Sub/a.odt"));
+        assert!(!is_direct_member("Reports/", "Reports/"));
+        assert!(is_direct_member("", "a.odt"));
+        assert!(!is_direct_member("", "Reports/a.odt"));
+        // A watched file has no members, whatever its name.
+        assert!(!is_direct_member("Reports", "Reportsa.odt"));
+    }
 
     #[test]
     fn parses_the_documented_example() {

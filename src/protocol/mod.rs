@@ -38,6 +38,16 @@ pub struct Polled {
     pub unchanged: Vec<String>,
 }
 
+impl From<Vec<FileEntry>> for Polled {
+    /// A poll that read everything.
+    fn from(files: Vec<FileEntry>) -> Polled {
+        Polled {
+            files,
+            unchanged: Vec::new(),
+        }
+    }
+}
+
 /// A server Lockwatch can read lock state from.
 pub trait LockSource: Send + Sync {
     /// The protocol this source speaks.
@@ -61,12 +71,7 @@ pub trait LockSource: Send + Sync {
         watch: &'a [String],
         now: DateTime<Utc>,
     ) -> BoxFuture<'a, Result<Polled>> {
-        Box::pin(async move {
-            Ok(Polled {
-                files: self.read(watch, now).await?,
-                unchanged: Vec::new(),
-            })
-        })
+        Box::pin(async move { self.read(watch, now).await.map(Polled::from) })
     }
 
     /// Takes a lock on the file at `path`. Success means the server said yes; callers re-read the state

@@ -33,6 +33,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::config::is_direct_member;
 use crate::error::ErrorInfo;
 use crate::model::{Expiry, FileEntry, FileState, Lock};
 
@@ -322,8 +323,8 @@ pub fn diff_with(
     events
 }
 
-/// A new reading of one server, for [`apply`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A new reading of one server, for [`apply`]. The default changes nothing: only time passes.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Change {
     /// The server's health now; `None` keeps it as it was.
     pub health: Option<Health>,
@@ -370,7 +371,7 @@ pub fn apply(
             change
                 .unchanged
                 .iter()
-                .any(|folder| is_member(folder, path))
+                .any(|folder| is_direct_member(folder, path))
         };
         let is_fresh = |path: &str| {
             fresh
@@ -420,14 +421,6 @@ pub fn apply(
         }
     }
     events
-}
-
-/// Whether `path` is a direct member of `folder` (a path ending in `/`; the empty path is the root).
-fn is_member(folder: &str, path: &str) -> bool {
-    (folder.is_empty() || folder.ends_with('/'))
-        && path
-            .strip_prefix(folder)
-            .is_some_and(|rest| !rest.is_empty() && !rest.trim_end_matches('/').contains('/'))
 }
 
 /// [`LockEvent::ServerDown`] / [`LockEvent::ServerBack`] on a transition of a server's health.

@@ -240,7 +240,7 @@ fn apply_whole(
         health: Some(reading.health.clone()),
         files: reading.files.values().cloned().collect(),
         complete: true,
-        unchanged: Vec::new(),
+        ..Change::default()
     };
     let events = apply(
         &mut known,
@@ -306,8 +306,7 @@ fn applying_some_files_is_diffing_the_snapshot_with_them_replaced() {
         let change = Change {
             health: Some(Health::Up),
             files,
-            complete: false,
-            unchanged: Vec::new(),
+            ..Change::default()
         };
         let events = apply(
             &mut known,
@@ -329,9 +328,7 @@ fn applying_some_files_is_diffing_the_snapshot_with_them_replaced() {
     let went_down = down(0, 40).servers["s"].health.clone();
     let change = |health| Change {
         health: Some(health),
-        files: vec![],
-        complete: false,
-        unchanged: Vec::new(),
+        ..Change::default()
     };
     let events = apply(
         &mut known,

@@ -95,12 +95,7 @@ pub trait Reader: Send + Sync {
         paths: &'a [String],
         now: DateTime<Utc>,
     ) -> BoxFuture<'a, Result<Polled>> {
-        Box::pin(async move {
-            Ok(Polled {
-                files: self.read(paths, now).await?,
-                unchanged: Vec::new(),
-            })
-        })
+        Box::pin(async move { self.read(paths, now).await.map(Polled::from) })
     }
 
     /// Listens to the server's push channel, if it has one, handing what it announces to

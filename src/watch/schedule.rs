@@ -302,7 +302,7 @@ impl Watcher {
                 .remove(&name)
                 .map_or((None, None), |slot| (slot.at, slot.reading));
             if let Some(reading) = &mut reading {
-                reading.files.retain(|path, _| covers(&target.config, path));
+                reading.files.retain(|path, _| target.config.covers(path));
                 for file in reading.files.values_mut() {
                     file.wanted = target.config.is_wanted(&file.path);
                 }
@@ -357,18 +357,6 @@ impl Drop for Watcher {
     fn drop(&mut self) {
         self.stop();
     }
-}
-
-/// Whether `config` watches `path`: one of its watched or wanted paths, or a direct member of a watched
-/// folder.
-fn covers(config: &ServerConfig, path: &str) -> bool {
-    config.watch.iter().chain(&config.wanted).any(|p| {
-        p == path
-            || (p.ends_with('/')
-                && path.strip_prefix(p.as_str()).is_some_and(|rest| {
-                    !rest.is_empty() && !rest.trim_end_matches('/').contains('/')
-                }))
-    })
 }
 
 /// What a wake-up of a server task is for.
@@ -513,7 +501,7 @@ impl ServerTask {
             Command::Refresh => full = true,
             Command::Reread(more) => {
                 for path in more {
-                    if covers(&self.target.config, &path) && !paths.contains(&path) {
+                    if self.target.config.covers(&path) && !paths.contains(&path) {
                         paths.push(path);
                     }
                 }
@@ -560,13 +548,7 @@ impl ServerTask {
         let reread = self.expired_since_read(now);
         if reread.is_empty() {
             // Only time passed: the same files, judged at a later moment.
-            let same = Change {
-                health: None,
-                files: Vec::new(),
-                complete: false,
-                unchanged: Vec::new(),
-            };
-            self.publish(same, Some(now), now);
+            self.publish(Change::default(), Some(now), now);
         } else if !self.read(&reread, false).await {
             *next_full = Instant::now() + self.retry_delay();
         }
@@ -622,11 +604,7 @@ impl ServerTask {
             if full {
                 reader.poll(paths, now).await
             } else {
-                let files = reader.read(paths, now).await?;
-                Ok(Polled {
-                    files,
-                    unchanged: Vec::new(),
-                })
+                reader.read(paths, now).await.map(Polled::from)
             }
         };
         let result = match tokio::time::timeout(guard, reading).await {
@@ -671,9 +649,7 @@ impl ServerTask {
                         since,
                         retry_in_secs: Some(delay.as_secs()),
                     }),
-                    files: Vec::new(),
-                    complete: false,
-                    unchanged: Vec::new(),
+                    ..Change::default()
                 };
                 // The files are last known, not fresh: the diff's time window must not move past an
                 // expiry on their account (that would report a stale lock nobody has seen).
