@@ -28,10 +28,10 @@ use url::Url;
 use super::multistatus::{NcProps, Prop, Response};
 use std::time::Duration;
 
-use super::webdav::{CONCURRENCY, fetch, fetch_each, is_folder, method, response_error, to_lock};
+use super::webdav::{fetch, fetch_each, is_folder, method, propfind_each, response_error, to_lock};
 use super::{
-    LockRequest, LockSource, Polled, Taken, action_error, dav_classes, propfind, propfind_body,
-    resource_url, status_error,
+    LockRequest, LockSource, Polled, Taken, action_error, dav_classes, propfind_body, resource_url,
+    status_error,
 };
 use crate::config::ServerConfig;
 use crate::error::{Error, ErrorInfo, Result};
@@ -41,7 +41,6 @@ use crate::model::{
     LockKind, LockScope, ServerKind,
 };
 use crate::secrets::redact_url;
-use futures_util::{StreamExt, stream};
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::Mutex;
@@ -308,23 +307,15 @@ impl Nextcloud {
         Ok((files, listings))
     }
 
-    /// The etags of `folders` (`Depth: 0`, [`CONCURRENCY`] at a time); `None` where one cannot be had,
-    /// which lists that folder in full (and reports its problem there).
-    async fn etags(&self, folders: &[&String]) -> Vec<Option<String>> {
+    /// The etags of `folders` (`Depth: 0`); `None` where one cannot be had, which lists that folder in
+    /// full (and reports its problem there).
+    async fn etags(&self, folders: &[String]) -> Vec<Option<String>> {
         let body = propfind_body("<D:getetag/>");
-        let futures: Vec<_> = folders
-            .iter()
-            .map(|folder| {
-                let url = resource_url(&self.base, folder);
-                let reply = propfind(&self.http, url, "0", body.clone(), folder);
-                async move {
-                    let reply = reply.await.ok()?;
-                    let responses = super::webdav::parse(&reply.body).ok()?;
-                    responses.first()?.props.etag.found().cloned()
-                }
-            })
-            .collect();
-        stream::iter(futures).buffered(CONCURRENCY).collect().await
+        let replies = propfind_each(&self.http, &self.base, folders, body).await;
+        replies
+            .into_iter()
+            .map(|reply| reply.ok()?.first()?.props.etag.found().cloned())
+            .collect()
     }
 }
 
@@ -362,14 +353,15 @@ impl LockSource for Nextcloud {
             };
             let mut unchanged = Vec::new();
             if !check {
-                let probed: Vec<&String> = watch
+                let probed: Vec<String> = watch
                     .iter()
                     .filter(|w| is_folder(w) && known.contains_key(*w))
+                    .cloned()
                     .collect();
                 let etags = self.etags(&probed).await;
                 for (folder, etag) in probed.into_iter().zip(etags) {
-                    if etag.is_some_and(|e| known.get(folder).is_some_and(|m| m.etag == e)) {
-                        unchanged.push(folder.clone());
+                    if etag.is_some_and(|e| known.get(&folder).is_some_and(|m| m.etag == e)) {
+                        unchanged.push(folder);
                     }
                 }
             }

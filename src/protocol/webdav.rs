@@ -341,18 +341,8 @@ impl WebDav {
         ancestors: &[String],
         body: bytes::Bytes,
     ) -> Vec<(String, Result<Vec<Response>>)> {
-        // Futures are built first and then buffered: a closure inside the stream would need a
-        // higher-ranked lifetime the compiler cannot prove for a boxed, Send future.
-        let futures: Vec<_> = ancestors
-            .iter()
-            .map(|folder| {
-                let url = resource_url(&self.base, folder);
-                let reply = propfind(&self.http, url, "0", body.clone(), folder);
-                let folder = folder.clone();
-                async move { (folder, reply.await.and_then(|r| parse(&r.body))) }
-            })
-            .collect();
-        stream::iter(futures).buffered(CONCURRENCY).collect().await
+        let replies = propfind_each(&self.http, &self.base, ancestors, body).await;
+        ancestors.iter().cloned().zip(replies).collect()
     }
 
     /// Turns the answers into entries: each member with its own locks and those inherited from the
@@ -617,6 +607,8 @@ pub(crate) async fn fetch_each(
     body: bytes::Bytes,
     mut take: impl FnMut(&str, Result<Fetched>) -> Result<()>,
 ) -> Result<()> {
+    // Futures are built first and then buffered: a closure inside the stream would need a
+    // higher-ranked lifetime the compiler cannot prove for a boxed, Send future.
     let futures: Vec<_> = watch
         .iter()
         .map(|entry| fetch(http, base, entry, body.clone()))
@@ -638,11 +630,32 @@ pub(crate) async fn fetch_all(
     watch: &[String],
     body: bytes::Bytes,
 ) -> Vec<Result<Fetched>> {
+    let mut all = Vec::with_capacity(watch.len());
+    // Taking an answer never fails here, so every entry has one.
+    let _ = fetch_each(http, base, watch, body, |_, answer| {
+        all.push(answer);
+        Ok(())
+    })
+    .await;
+    all
+}
+
+/// PROPFINDs each of `paths` with `Depth: 0` and `body`, [`CONCURRENCY`] at a time; the parsed answers in
+/// the order of `paths`.
+pub(crate) async fn propfind_each(
+    http: &HttpClient,
+    base: &Url,
+    paths: &[String],
+    body: bytes::Bytes,
+) -> Vec<Result<Vec<Response>>> {
     // Futures are built first and then buffered: a closure inside the stream would need a
     // higher-ranked lifetime the compiler cannot prove for a boxed, Send future.
-    let futures: Vec<_> = watch
+    let futures: Vec<_> = paths
         .iter()
-        .map(|entry| fetch(http, base, entry, body.clone()))
+        .map(|path| {
+            let reply = propfind(http, resource_url(base, path), "0", body.clone(), path);
+            async move { reply.await.and_then(|r| parse(&r.body)) }
+        })
         .collect();
     stream::iter(futures).buffered(CONCURRENCY).collect().await
 }
