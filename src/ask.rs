@@ -77,19 +77,12 @@ pub struct MemoryAskLog {
 
 impl AskLog for MemoryAskLog {
     fn record(&self, record: &AskRecord) -> Result<()> {
-        self.records
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(record.clone());
+        crate::sync::guard(&self.records).push(record.clone());
         Ok(())
     }
 
     fn all(&self) -> Result<Vec<AskRecord>> {
-        Ok(self
-            .records
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone())
+        Ok(crate::sync::guard(&self.records).clone())
     }
 }
 

@@ -251,7 +251,7 @@ fn key(colleague: &Colleague) -> Key {
 }
 
 fn lock_map(held: &Mutex<HashMap<Key, String>>) -> std::sync::MutexGuard<'_, HashMap<Key, String>> {
-    held.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    crate::sync::guard(held)
 }
 
 /// Percent-encodes a demo path (spaces only occur in the demo's names).

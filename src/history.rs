@@ -218,7 +218,7 @@ impl History {
     /// The connection; a panic in another thread mid-transaction left SQLite consistent (the transaction
     /// rolled back when dropped), so a poisoned lock is still usable.
     fn conn(&self) -> MutexGuard<'_, Connection> {
-        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+        crate::sync::guard(&self.conn)
     }
 
     /// Counts a write and prunes every [`PRUNE_EVERY`] writes.

@@ -36,6 +36,7 @@ pub mod protocol;
 pub mod report;
 pub mod secrets;
 pub mod status;
+pub mod sync;
 pub mod watch;
 
 pub use error::{Error, ErrorInfo, ErrorKind, Result};

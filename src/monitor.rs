@@ -19,7 +19,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use chrono::{DateTime, Local, Utc};
@@ -37,6 +37,7 @@ use crate::history::History;
 use crate::model::{FileEntry, ServerStatus, StatusReport};
 use crate::protocol::{Polled, Server};
 use crate::secrets::SecretStore;
+use crate::sync::guard;
 use crate::watch::notice::{Announcer, LockTaker, Notice, Notifier};
 use crate::watch::{
     self, Announcements, Clock, Health, LockEvent, Pacing, Reader, Snapshot, Target, Watcher,
@@ -100,10 +101,6 @@ struct Shared {
     updates: mpsc::UnboundedSender<Update>,
     auto_lock: mpsc::UnboundedSender<HashSet<(String, String)>>,
     gates: Gates,
-}
-
-fn guard<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 fn auto_lock_set(config: &Config) -> HashSet<(String, String)> {

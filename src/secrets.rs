@@ -108,9 +108,7 @@ impl MemoryStore {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Secret>> {
         // A panic while holding this lock cannot leave the map half-updated; keep using it.
-        self.entries
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        crate::sync::guard(&self.entries)
     }
 }
 

@@ -15,7 +15,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -30,6 +30,7 @@ use lockwatch::model::{AskChannel, Capabilities, FileEntry};
 use lockwatch::monitor::{Monitor, Setup, Update};
 use lockwatch::protocol::Server;
 use lockwatch::secrets::{KeyringStore, MemoryStore, Secret, SecretStore};
+use lockwatch::sync::guard;
 use lockwatch::watch::notice::Notifier;
 use lockwatch::watch::{Health, SystemClock};
 use lockwatch::{Error, ErrorInfo, ErrorKind, status};
@@ -849,11 +850,4 @@ fn internal(message: String) -> ErrorInfo {
         kind: ErrorKind::Internal,
         message,
     }
-}
-
-/// Locks a mutex; a panic elsewhere while holding it leaves plain data that is still usable.
-fn guard<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }

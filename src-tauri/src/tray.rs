@@ -129,7 +129,7 @@ pub fn update<R: Runtime>(app: &AppHandle<R>, snapshot: &Snapshot) -> tauri::Res
         return Ok(());
     };
     let summary = Summary::of(snapshot);
-    let mut shown = shown.0.lock().unwrap_or_else(|p| p.into_inner());
+    let mut shown = lockwatch::sync::guard(&shown.0);
     if shown.as_ref() == Some(&summary) {
         return Ok(());
     }

@@ -41,6 +41,7 @@ use crate::model::{
     LockKind, LockScope, ServerKind,
 };
 use crate::secrets::redact_url;
+use crate::sync::guard;
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::Mutex;
@@ -319,12 +320,6 @@ impl Nextcloud {
     }
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
 impl LockSource for Nextcloud {
     fn kind(&self) -> ServerKind {
         ServerKind::Nextcloud
@@ -347,7 +342,7 @@ impl LockSource for Nextcloud {
     ) -> BoxFuture<'a, Result<Polled>> {
         Box::pin(async move {
             let (check, known) = {
-                let marks = lock(&self.marks);
+                let marks = guard(&self.marks);
                 let check = marks.distrusted || marks.since_check + 1 >= CHECK_EVERY;
                 (check, marks.folders.clone())
             };
@@ -371,7 +366,7 @@ impl LockSource for Nextcloud {
                 .cloned()
                 .collect();
             let (files, listings) = self.list(&listed, now).await?;
-            let mut marks = lock(&self.marks);
+            let mut marks = guard(&self.marks);
             for (folder, mark) in listings {
                 if check
                     && !marks.distrusted

@@ -50,6 +50,7 @@ use crate::config::ServerConfig;
 use crate::error::{Error, ErrorInfo, Result};
 use crate::model::{Expiry, FileEntry, FileState};
 use crate::protocol::Polled;
+use crate::sync::guard;
 
 /// How the watcher paces itself; the defaults are what `lockwatch watch` uses.
 #[derive(Debug, Clone)]
@@ -114,7 +115,7 @@ pub struct Watcher {
 impl std::fmt::Debug for Watcher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Watcher")
-            .field("servers", &lock(&self.servers).len())
+            .field("servers", &guard(&self.servers).len())
             .field("paused", &self.is_paused())
             .finish_non_exhaustive()
     }
@@ -190,12 +191,6 @@ struct Slot {
     reading: Option<ServerReading>,
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
 impl Watcher {
     /// Starts one task per target; events arrive on the returned receiver.
     pub fn start(
@@ -218,7 +213,7 @@ impl Watcher {
 
     /// What every server looked like at its latest reading (health, retry countdown, files).
     pub fn snapshot(&self) -> Snapshot {
-        let shared = lock(&self.state);
+        let shared = guard(&self.state);
         let mut snapshot = Snapshot::default();
         for (name, slot) in &shared.servers {
             if let Some(reading) = &slot.reading {
@@ -233,7 +228,7 @@ impl Watcher {
     /// poll interval had just passed ("Refresh now"). A server waiting to retry after a failure is tried
     /// at once. Does nothing while paused (resuming reads everything anyway) or for an unknown name.
     pub fn refresh(&self, server: Option<&str>) {
-        for handle in lock(&self.servers).iter() {
+        for handle in guard(&self.servers).iter() {
             if server.is_none_or(|name| name == handle.config.name) {
                 let _ = handle.commands.send(Command::Refresh);
             }
@@ -247,7 +242,10 @@ impl Watcher {
         if paths.is_empty() {
             return;
         }
-        if let Some(handle) = lock(&self.servers).iter().find(|h| h.config.name == server) {
+        if let Some(handle) = guard(&self.servers)
+            .iter()
+            .find(|h| h.config.name == server)
+        {
             let _ = handle.commands.send(Command::Reread(paths));
         }
     }
@@ -278,8 +276,8 @@ impl Watcher {
     ///
     /// Servers are told apart by name (the config keeps names unique).
     pub fn reconfigure(&self, targets: Vec<Target>) {
-        let mut servers = lock(&self.servers);
-        let mut shared = lock(&self.state);
+        let mut servers = guard(&self.servers);
+        let mut shared = guard(&self.state);
         let mut old = std::mem::take(&mut *servers);
         for target in targets {
             let name = target.config.name.clone();
@@ -347,7 +345,7 @@ impl Watcher {
 
     /// Stops every task now (also done on drop).
     pub fn stop(&self) {
-        for handle in lock(&self.servers).iter() {
+        for handle in guard(&self.servers).iter() {
             handle.task.abort();
         }
     }
@@ -702,7 +700,7 @@ fn with_slot<R>(
     generation: u64,
     f: impl FnOnce(&mut Slot) -> R,
 ) -> Option<R> {
-    let mut shared = lock(state);
+    let mut shared = guard(state);
     shared
         .servers
         .get_mut(name)
