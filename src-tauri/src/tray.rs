@@ -4,9 +4,9 @@
 //! wanted files ("3 locked · 1 wanted"); the menu opens the window, lists the wanted files with their
 //! state (choosing one reveals its row), pauses watching, refreshes, and quits. The counts also head the
 //! menu as a disabled line: on Linux a tray icon has no tooltip (libayatana-appindicator has none, and
-//! tray-icon ignores it there), so the menu is the only place a Linux desktop shows them. [`update`] is called with
-//! every published snapshot and rebuilds the menu only when its text changed. Menu labels are native
-//! widgets, not HTML; server-supplied names are still made inert and short.
+//! tray-icon ignores it there), so the menu is the only place a Linux desktop shows them. [`update`] is
+//! called with every published snapshot and rebuilds the menu only when its text changed. Menu labels
+//! are native widgets, not HTML; server-supplied names are still made inert and short.
 
 use std::sync::{Arc, Mutex};
 
@@ -30,8 +30,6 @@ const WANT_PREFIX: &str = "want:";
 pub struct Summary {
     /// The counts, "2 locked · 1 wanted": the menu's first line.
     pub status: String,
-    /// Hover text: the counts after the app's name.
-    pub tooltip: String,
     /// Whether a wanted file is free (the icon changes).
     pub wanted_free: bool,
     /// Wanted files: menu label and the file it reveals.
@@ -41,6 +39,11 @@ pub struct Summary {
 }
 
 impl Summary {
+    /// Hover text: the counts after the app's name.
+    pub fn tooltip(&self) -> String {
+        format!("Lockwatch: {}", self.status)
+    }
+
     /// What the tray shows for `snapshot`.
     pub fn of(snapshot: &Snapshot) -> Summary {
         let locked = snapshot
@@ -61,7 +64,6 @@ impl Summary {
             status.push_str(" · paused");
         }
         Summary {
-            tooltip: format!("Lockwatch: {status}"),
             status,
             wanted_free: free > 0,
             wanted: wanted
@@ -110,12 +112,11 @@ pub fn create<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
     app.manage(Shown::default());
     let summary = Summary {
         status: "Reading the servers…".into(),
-        tooltip: "Lockwatch: reading the servers…".into(),
         ..Summary::default()
     };
     TrayIconBuilder::with_id(TRAY_ID)
         .icon(icon(false)?)
-        .tooltip(&summary.tooltip)
+        .tooltip(summary.tooltip())
         .menu(&menu(app, &summary)?)
         .show_menu_on_left_click(true)
         .on_menu_event(on_menu)
@@ -136,7 +137,7 @@ pub fn update<R: Runtime>(app: &AppHandle<R>, snapshot: &Snapshot) -> tauri::Res
     if shown.as_ref().map(|s| s.wanted_free) != Some(summary.wanted_free) {
         tray.set_icon(Some(icon(summary.wanted_free)?))?;
     }
-    tray.set_tooltip(Some(&summary.tooltip))?;
+    tray.set_tooltip(Some(summary.tooltip()))?;
     tray.set_menu(Some(menu(app, &summary)?))?;
     *shown = Some(summary);
     Ok(())
@@ -295,7 +296,7 @@ mod tests {
             false,
         ));
         assert_eq!(summary.status, "2 locked · 1 wanted");
-        assert_eq!(summary.tooltip, "Lockwatch: 2 locked · 1 wanted");
+        assert_eq!(summary.tooltip(), "Lockwatch: 2 locked · 1 wanted");
         assert!(!summary.wanted_free);
         assert_eq!(summary.wanted.len(), 1);
         assert_eq!(summary.wanted[0].0, "Budget.xlsx — locked by Alice");
@@ -311,7 +312,7 @@ mod tests {
         assert!(summary.wanted_free);
         assert_eq!(summary.status, "0 locked · 1 wanted · 1 free · paused");
         assert_eq!(
-            summary.tooltip,
+            summary.tooltip(),
             "Lockwatch: 0 locked · 1 wanted · 1 free · paused"
         );
         assert_eq!(summary.wanted[0].0, "Q3.docx — free");
