@@ -135,16 +135,18 @@ export const OVERSCAN = 8;
 export const FALLBACK_VIEWPORT = 600;
 const FALLBACK_HEAD = 27;
 
+/** The text lines of a file row: one per lock, at least one. */
+function linesOf(f: FileEntry): number {
+  return f.error || (f.state === "unsupported" && f.locks.length === 0) ? 1 : Math.max(1, f.locks.length);
+}
+
 /** Rows of one shape are equally tall; banners, notes and errors wrap, so only they differ per row. */
 function shapeOf(row: TableRow): string {
   switch (row.kind) {
     case "group":
       return row.later ? "group+" : "group";
-    case "file": {
-      const f = row.file;
-      const lines = f.error || (f.state === "unsupported" && f.locks.length === 0) ? 1 : Math.max(1, f.locks.length);
-      return `file${lines}`;
-    }
+    case "file":
+      return `file${linesOf(row.file)}`;
     default:
       return row.kind;
   }
@@ -152,7 +154,7 @@ function shapeOf(row: TableRow): string {
 
 function estimate(row: TableRow): number {
   if (row.kind === "group") return ESTIMATE.group + (row.later ? 1 : 0);
-  if (row.kind === "file") return ESTIMATE.file + LINE_HEIGHT * (Number(shapeOf(row).slice(4)) - 1);
+  if (row.kind === "file") return ESTIMATE.file + LINE_HEIGHT * (linesOf(row.file) - 1);
   return ESTIMATE[row.kind];
 }
 
