@@ -6,12 +6,13 @@ Needs Debian's python3-dbus and python3-gi (scripts/install-test-servers.sh inst
 """
 import json
 import os
-import sys
 
 import dbus
 import dbus.mainloop.glib
 import dbus.service
 from gi.repository import GLib
+
+import stdin_lines
 
 IFACE = "org.freedesktop.Notifications"
 
@@ -58,26 +59,14 @@ class Notifications(dbus.service.Object):
         pass
 
 
-pending = b""
-
-
-def on_stdin(source, condition):
+def command(line):
     """Each stdin line is a command: {"invoke": ID, "action": KEY} presses a notification's button."""
-    global pending
-    data = b"" if condition & (GLib.IO_HUP | GLib.IO_ERR) else os.read(source, 4096)
-    if not data:
-        loop.quit()
-        return False
-    pending += data
-    while b"\n" in pending:
-        line, pending = pending.split(b"\n", 1)
-        command = json.loads(line)
-        server.ActionInvoked(dbus.UInt32(command["invoke"]), command["action"])
-        print(json.dumps({"invoked": command["invoke"], "action": command["action"]}), flush=True)
-    return True
+    request = json.loads(line)
+    server.ActionInvoked(dbus.UInt32(request["invoke"]), request["action"])
+    print(json.dumps({"invoked": request["invoke"], "action": request["action"]}), flush=True)
 
 
 server = Notifications(dbus.SessionBus())
-GLib.io_add_watch(sys.stdin.fileno(), GLib.IO_IN | GLib.IO_HUP | GLib.IO_ERR, on_stdin)
+stdin_lines.serve(loop, command)
 print(json.dumps({"ready": os.environ["DBUS_SESSION_BUS_ADDRESS"]}), flush=True)
 loop.run()

@@ -15,14 +15,14 @@ Errors are reported as {"error": TEXT}. Exits when standard input closes.
 Needs Debian's python3-dbus and python3-gi.
 """
 import json
-import os
-import sys
 import time
 
 import dbus
 import dbus.mainloop.glib
 import dbus.service
 from gi.repository import GLib
+
+import stdin_lines
 
 WATCHER = "org.kde.StatusNotifierWatcher"
 ITEM = "org.kde.StatusNotifierItem"
@@ -146,27 +146,15 @@ def command(line):
         say({"clicked": request["click"]})
 
 
-pending = b""
-
-
-def on_stdin(source, condition):
-    global pending
-    data = b"" if condition & (GLib.IO_HUP | GLib.IO_ERR) else os.read(source, 4096)
-    if not data:
-        loop.quit()
-        return False
-    pending += data
-    while b"\n" in pending:
-        line, pending = pending.split(b"\n", 1)
-        try:
-            command(line)
-        except Exception as error:  # reported to the test, which fails with it
-            say({"error": str(error)})
-    return True
+def reported(line):
+    try:
+        command(line)
+    except Exception as error:  # reported to the test, which fails with it
+        say({"error": str(error)})
 
 
 watcher = Watcher()
 watcher.StatusNotifierHostRegistered()
-GLib.io_add_watch(sys.stdin.fileno(), GLib.IO_IN | GLib.IO_HUP | GLib.IO_ERR, on_stdin)
+stdin_lines.serve(loop, reported)
 say({"ready": True})
 loop.run()

@@ -173,6 +173,16 @@ pub fn shots_dir() -> PathBuf {
     dir
 }
 
+/// A throw-away home for the app (with the `tmp` folder its `TMPDIR` points at) holding `lockwatch.toml`
+/// with `config`: the home, and the config file's path.
+pub fn home_with_config(config: &str) -> (tempfile::TempDir, PathBuf) {
+    let home = tempfile::tempdir().expect("home");
+    std::fs::create_dir_all(home.path().join("tmp")).expect("tmp");
+    let path = home.path().join("lockwatch.toml");
+    std::fs::write(&path, config).expect("config");
+    (home, path)
+}
+
 /// tauri-driver, killed when dropped (it ends the app and WebKitWebDriver with it).
 pub struct Driver {
     _child: tokio::process::Child,

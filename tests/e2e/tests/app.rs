@@ -16,7 +16,8 @@ use std::time::Duration;
 
 use fantoccini::{Client, Locator};
 use lockwatch_e2e::{
-    Dav, Driver, WAIT, app_binary, cell, connect, eventually, repo_root, screenshots, table_shown,
+    Dav, Driver, WAIT, app_binary, cell, connect, eventually, home_with_config, repo_root,
+    screenshots, table_shown,
 };
 
 /// A notification server on the test's D-Bus session (`scripts/e2e` runs everything inside
@@ -87,17 +88,10 @@ async fn the_window_shows_locks_and_its_actions_reach_the_server() {
     let bob = dav.lock("Budget 2026.xlsx", "Bob Builder").await;
     dav.lock("Minutes.odt", HOSTILE_OWNER).await;
 
-    let home = tempfile::tempdir().expect("home");
-    std::fs::create_dir_all(home.path().join("tmp")).expect("tmp");
-    let config = home.path().join("lockwatch.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "poll_interval_secs = 2\n\n# The team's server\n[[servers]]\nname = \"team\"\nkind = \"webdav\"\nurl = \"{}\"\nwatch = [\"Budget 2026.xlsx\", \"Minutes.odt\", \"Plan.pptx\"]\nwanted = [\"Budget 2026.xlsx\"]\n",
-            dav.url
-        ),
-    )
-    .expect("config");
+    let (home, config) = home_with_config(&format!(
+        "poll_interval_secs = 2\n\n# The team's server\n[[servers]]\nname = \"team\"\nkind = \"webdav\"\nurl = \"{}\"\nwatch = [\"Budget 2026.xlsx\", \"Minutes.odt\", \"Plan.pptx\"]\nwanted = [\"Budget 2026.xlsx\"]\n",
+        dav.url
+    ));
 
     let (_driver, port) = Driver::start(home.path(), &config).await;
     let client = connect(port, &app).await;

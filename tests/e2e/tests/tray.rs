@@ -18,7 +18,8 @@ use std::time::{Duration, Instant};
 
 use fantoccini::Client;
 use lockwatch_e2e::{
-    Dav, Driver, WAIT, app_binary, cell, connect, eventually, repo_root, shots_dir, table_shown,
+    Dav, Driver, WAIT, app_binary, cell, connect, eventually, home_with_config, repo_root,
+    shots_dir, table_shown,
 };
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
 
@@ -316,17 +317,10 @@ async fn the_tray_icon_shows_the_state_and_its_menu_drives_the_app() {
     let bob = dav.lock("Budget 2026.xlsx", "Bob Builder").await;
     dav.lock("Plan.pptx", "Carol").await;
 
-    let home = tempfile::tempdir().expect("home");
-    std::fs::create_dir_all(home.path().join("tmp")).expect("tmp");
-    let config = home.path().join("lockwatch.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "poll_interval_secs = 2\n\n[[servers]]\nname = \"team\"\nkind = \"webdav\"\nurl = \"{}\"\nwatch = [\"Budget 2026.xlsx\", \"Plan.pptx\"]\nwanted = [\"Budget 2026.xlsx\"]\n",
-            dav.url
-        ),
-    )
-    .expect("config");
+    let (home, config) = home_with_config(&format!(
+        "poll_interval_secs = 2\n\n[[servers]]\nname = \"team\"\nkind = \"webdav\"\nurl = \"{}\"\nwatch = [\"Budget 2026.xlsx\", \"Plan.pptx\"]\nwanted = [\"Budget 2026.xlsx\"]\n",
+        dav.url
+    ));
 
     let (_driver, port) = Driver::start(home.path(), &config).await;
     let client = connect(port, &app).await;
