@@ -48,6 +48,37 @@ impl From<Vec<FileEntry>> for Polled {
     }
 }
 
+/// How many entries each watched folder gave last time, so a reading reserves room for what it will hold
+/// once instead of growing (and copying) its list by doubling. Folders only: a file is one entry. Kept
+/// per folder because readings of different watch lists share a source (a wanted file every few seconds,
+/// every folder every 30 s).
+#[derive(Debug, Default)]
+pub(crate) struct EntryCounts(std::sync::Mutex<std::collections::HashMap<String, usize>>);
+
+impl EntryCounts {
+    /// The entries a reading of `watch` is expected to give.
+    pub(crate) fn expected(&self, watch: &[String]) -> usize {
+        let counts = crate::sync::guard(&self.0);
+        watch
+            .iter()
+            .map(|entry| counts.get(entry).copied().unwrap_or(1))
+            .sum()
+    }
+
+    /// Remembers that watch entry `entry` gave `count` entries.
+    pub(crate) fn record(&self, entry: &str, count: usize) {
+        if webdav::is_folder(entry) {
+            let mut counts = crate::sync::guard(&self.0);
+            match counts.get_mut(entry) {
+                Some(known) => *known = count,
+                None => {
+                    counts.insert(entry.to_owned(), count);
+                }
+            }
+        }
+    }
+}
+
 /// A server Lockwatch can read lock state from.
 pub trait LockSource: Send + Sync {
     /// The protocol this source speaks.

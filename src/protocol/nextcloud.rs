@@ -30,8 +30,8 @@ use std::time::Duration;
 
 use super::webdav::{fetch, fetch_each, is_folder, method, propfind_each, response_error, to_lock};
 use super::{
-    LockRequest, LockSource, Polled, Taken, action_error, dav_classes, propfind_body, resource_url,
-    status_error,
+    EntryCounts, LockRequest, LockSource, Polled, Taken, action_error, dav_classes, propfind_body,
+    resource_url, status_error,
 };
 use crate::config::ServerConfig;
 use crate::error::{Error, ErrorInfo, Result};
@@ -45,7 +45,6 @@ use crate::sync::guard;
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// The properties asked of Nextcloud: the WebDAV ones plus `oc:fileid` and every `nc:lock*` property
 /// (Nextcloud returns them only when asked by name).
@@ -142,8 +141,8 @@ pub struct Nextcloud {
     http: HttpClient,
     /// What the previous polls saw of each watched folder.
     marks: Mutex<Marks>,
-    /// How many entries the previous reading had: room reserved for the next one.
-    last_count: AtomicUsize,
+    /// How many entries each folder gave last time: room reserved for the next reading.
+    counts: EntryCounts,
 }
 
 /// Every how many polls every folder is listed in full, whatever its etag says.
@@ -204,7 +203,7 @@ impl Nextcloud {
             base: config.url.clone(),
             http,
             marks: Mutex::new(Marks::default()),
-            last_count: AtomicUsize::new(0),
+            counts: EntryCounts::default(),
         }
     }
 
@@ -273,7 +272,7 @@ impl Nextcloud {
     ) -> Result<(Vec<FileEntry>, Vec<(String, FolderMark)>)> {
         let body = propfind_body(PROPS);
         // Each answer becomes entries as soon as it arrives: a few answers in memory, not all.
-        let mut files = Vec::with_capacity(self.last_count.load(Ordering::Relaxed));
+        let mut files = Vec::with_capacity(self.counts.expected(watch));
         let mut listings = Vec::new();
         fetch_each(&self.http, &self.base, watch, body, |entry, result| {
             match result {
@@ -285,6 +284,7 @@ impl Nextcloud {
                             .iter()
                             .map(|(path, r)| self.entry(path, r, now)),
                     );
+                    self.counts.record(entry, files.len() - first);
                     let etag = fetched.own.as_ref().and_then(|own| own.props.etag.found());
                     if let Some(etag) = etag {
                         listings.push((
@@ -304,7 +304,6 @@ impl Nextcloud {
             Ok(())
         })
         .await?;
-        self.last_count.store(files.len(), Ordering::Relaxed);
         Ok((files, listings))
     }
 

@@ -19,7 +19,7 @@
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use futures_util::future::BoxFuture;
@@ -33,8 +33,8 @@ use reqwest::Method;
 use reqwest::header::HeaderMap;
 
 use super::{
-    LockRequest, LockSource, Taken, action_error, dav_classes, propfind, propfind_body,
-    relative_path, resource_url, same_path, status_error,
+    EntryCounts, LockRequest, LockSource, Taken, action_error, dav_classes, propfind,
+    propfind_body, relative_path, resource_url, same_path, status_error,
 };
 use crate::config::ServerConfig;
 use crate::error::{Error, ErrorInfo, Result};
@@ -58,8 +58,8 @@ pub struct WebDav {
     http: HttpClient,
     /// What this server has shown about inherited locks ([`Inheritance`] as a number), shared by clones.
     inheritance: Arc<AtomicU8>,
-    /// How many entries the previous reading had: room reserved for the next one.
-    last_count: Arc<AtomicUsize>,
+    /// How many entries each folder gave last time: room reserved for the next reading.
+    counts: Arc<EntryCounts>,
 }
 
 impl WebDav {
@@ -70,7 +70,7 @@ impl WebDav {
             base: config.url.clone(),
             http,
             inheritance: Arc::new(AtomicU8::new(Inheritance::Unknown as u8)),
-            last_count: Arc::new(AtomicUsize::new(0)),
+            counts: Arc::default(),
         }
     }
 
@@ -170,45 +170,26 @@ impl LockSource for WebDav {
     ) -> BoxFuture<'a, Result<Vec<FileEntry>>> {
         Box::pin(async move {
             let body = propfind_body(PROPS);
-            let fetched = match self.inheritance() {
-                // Known to omit them: the ancestors are needed, read them alongside.
-                Inheritance::Omitted => {
-                    let ancestors = ancestors_to_check(watch, false);
-                    let (fetched, replies) = futures_util::join!(
-                        fetch_all(&self.http, &self.base, watch, body.clone()),
-                        self.fetch_ancestors(&ancestors, body.clone())
-                    );
-                    return self.assemble(watch, fetched, replies, now);
-                }
-                // Known to repeat them: only a watched file's ancestors are read, first, and each
-                // answer becomes entries as soon as it arrives (a few answers in memory, not all).
-                Inheritance::Repeated => {
-                    let ancestors = ancestors_to_check(watch, true);
-                    let replies = self.fetch_ancestors(&ancestors, body.clone()).await;
-                    let inherited = self.inherited(replies)?;
-                    let mut files = Vec::with_capacity(self.last_count.load(Ordering::Relaxed));
-                    fetch_each(&self.http, &self.base, watch, body, |entry, result| {
-                        if let Ok(fetched) = &result {
-                            self.learn(fetched.inheritance);
-                        }
-                        self.assemble_one(entry, result, &inherited, now, &mut files)
-                    })
-                    .await?;
-                    self.last_count.store(files.len(), Ordering::Relaxed);
-                    return Ok(files);
-                }
-                _ => fetch_all(&self.http, &self.base, watch, body.clone()).await,
-            };
-            for answer in fetched.iter().flatten() {
-                self.learn(answer.inheritance);
-            }
-            // A server that repeats inherited locks has put them in the watched folders' own entries
-            // already; only a watched file's ancestors are still read, to tell a lock on the file from one
-            // it inherits (Apache names no lock root).
+            // The ancestors first (a few small answers), then each watched entry's answer becomes entries
+            // as soon as it arrives: a few answers in memory at a time, not all of them. A server known
+            // to repeat inherited locks in every member's own entry needs only a watched file's ancestors,
+            // to tell a lock on the file from one it inherits (Apache names no lock root).
             let files_only = self.inheritance() == Inheritance::Repeated;
             let ancestors = ancestors_to_check(watch, files_only);
-            let replies = self.fetch_ancestors(&ancestors, body).await;
-            self.assemble(watch, fetched, replies, now)
+            let replies = self.fetch_ancestors(&ancestors, body.clone()).await;
+            let inherited = self.inherited(replies)?;
+            let mut files = Vec::with_capacity(self.counts.expected(watch));
+            fetch_each(&self.http, &self.base, watch, body, |entry, result| {
+                if let Ok(fetched) = &result {
+                    self.learn(fetched.inheritance);
+                }
+                let before = files.len();
+                self.assemble_one(entry, result, &inherited, now, &mut files)?;
+                self.counts.record(entry, files.len() - before);
+                Ok(())
+            })
+            .await?;
+            Ok(files)
         })
     }
 
@@ -343,30 +324,6 @@ impl WebDav {
     ) -> Vec<(String, Result<Vec<Response>>)> {
         let replies = propfind_each(&self.http, &self.base, ancestors, body).await;
         ancestors.iter().cloned().zip(replies).collect()
-    }
-
-    /// Turns the answers into entries: each member with its own locks and those inherited from the
-    /// ancestors' depth-infinity locks.
-    fn assemble(
-        &self,
-        watch: &[String],
-        fetched: Vec<Result<Fetched>>,
-        ancestor_replies: Vec<(String, Result<Vec<Response>>)>,
-        now: DateTime<Utc>,
-    ) -> Result<Vec<FileEntry>> {
-        let inherited = self.inherited(ancestor_replies)?;
-        // Sized up front: a reading of 10,000 files is 2 MB of entries, and growing it by doubling
-        // would hold 1.5 times that at the end, after copying it all over twice.
-        let count = fetched
-            .iter()
-            .map(|f| f.as_ref().map_or(1, |f| f.members.len().max(1)))
-            .sum();
-        let mut files = Vec::with_capacity(count);
-        for (entry, result) in watch.iter().zip(fetched) {
-            self.assemble_one(entry, result, &inherited, now, &mut files)?;
-        }
-        self.last_count.store(files.len(), Ordering::Relaxed);
-        Ok(files)
     }
 
     /// The depth-infinity locks the ancestors' answers show, by folder; a server-wide failure is `Err`.
@@ -621,23 +578,6 @@ pub(crate) async fn fetch_each(
         }
     }
     Ok(())
-}
-
-/// PROPFINDs every watch entry, [`CONCURRENCY`] at a time; results in watch order.
-pub(crate) async fn fetch_all(
-    http: &HttpClient,
-    base: &Url,
-    watch: &[String],
-    body: bytes::Bytes,
-) -> Vec<Result<Fetched>> {
-    let mut all = Vec::with_capacity(watch.len());
-    // Taking an answer never fails here, so every entry has one.
-    let _ = fetch_each(http, base, watch, body, |_, answer| {
-        all.push(answer);
-        Ok(())
-    })
-    .await;
-    all
 }
 
 /// PROPFINDs each of `paths` with `Depth: 0` and `body`, [`CONCURRENCY`] at a time; the parsed answers in
