@@ -378,6 +378,15 @@ pub fn apply(
                 .binary_search_by(|f| f.path.as_str().cmp(path))
                 .is_ok()
         };
+        if known.files.is_empty() {
+            // The first reading: the map is built in one go, which packs its nodes full (inserted one by
+            // one in order, they stay about half full, and so would the map for as long as it lives).
+            for file in &fresh {
+                file_events(file, None, since, elapsed, now, options, &mut events);
+            }
+            known.files = fresh.into_iter().map(|f| (f.path.clone(), f)).collect();
+            return events;
+        }
         known.files.retain(|path, _| kept(path) || is_fresh(path));
         let first_file_event = events.len();
         if !change.unchanged.is_empty() {
