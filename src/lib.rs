@@ -30,6 +30,7 @@ pub mod error;
 pub mod held;
 pub mod history;
 pub mod http;
+pub mod memory;
 pub mod model;
 pub mod monitor;
 pub mod protocol;

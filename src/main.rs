@@ -185,6 +185,7 @@ struct Usage(String);
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
+    lockwatch::memory::release_freed_memory_promptly();
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
