@@ -16,12 +16,12 @@ use lockwatch::actions::Action;
 use lockwatch::monitor::Update;
 use lockwatch::watch::notice::{ACTION_LOCK, ACTION_OPEN, DesktopNotifier, NoticeAction};
 use tauri::async_runtime::JoinHandle;
-use tauri::{AppHandle, Emitter, Runtime};
+use tauri::{AppHandle, Runtime};
 use tokio::sync::mpsc;
 
 use crate::dto::{FocusFile, Snapshot};
 use crate::session::Session;
-use crate::{publish, show_window};
+use crate::{publish, reveal};
 
 /// How often the table is checked for changes that come without an event (a server's first reading,
 /// retry countdowns).
@@ -93,12 +93,7 @@ async fn pressed<R: Runtime>(app: &AppHandle<R>, session: &Session, button: Noti
         path: button.path.clone(),
     };
     match button.action.as_str() {
-        ACTION_OPEN => {
-            show_window(app);
-            if let Err(err) = app.emit("focus-file", focus) {
-                tracing::warn!(%err, "cannot reveal the file");
-            }
-        }
+        ACTION_OPEN => reveal(app, focus),
         ACTION_LOCK => {
             match session
                 .act(&button.server, &button.path, Action::LOCK_NOW)
@@ -110,8 +105,7 @@ async fn pressed<R: Runtime>(app: &AppHandle<R>, session: &Session, button: Noti
                     }
                     if !report.outcome.ok {
                         // The notification is gone; the window says why the lock was not taken.
-                        show_window(app);
-                        let _ = app.emit("focus-file", focus);
+                        reveal(app, focus);
                         tracing::warn!(message = %report.outcome.message, "Lock it now");
                     }
                 }
