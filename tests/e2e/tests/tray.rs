@@ -8,8 +8,8 @@
 //! destroying it (its web process exits, WebDriver's session has no window left) while the app stays in
 //! the tray; Open creating it again at the same size and place (a new webview, which the same WebDriver
 //! session sees as a new window to switch to); the wanted file's entry revealing its row, in the open
-//! window and in one it opens; and the icon turning into the "free" padlock when a colleague releases
-//! the wanted file (compared pixel by pixel). Then a StatusNotifier host appears on the bus, as when a panel starts: the app moves its icon
+//! window and in one it opens; a second launch opening the window in the running app; and the icon
+//! turning into the "free" padlock when a colleague releases the wanted file (compared pixel by pixel). Then a StatusNotifier host appears on the bus, as when a panel starts: the app moves its icon
 //! there, and the test reads the menu's labels and states through com.canonical.dbusmenu and chooses Quit
 //! the way GNOME's and KDE's panels do. Screenshots of the whole X screen, the icon and the menu go to
 //! `target/e2e-shots/tray-*.png`.
@@ -500,6 +500,41 @@ async fn the_tray_icon_shows_the_state_and_its_menu_drives_the_app() {
     switch_to_new_window(&client, &second).await;
     assert_eq!(focused_row(&client).await, "Budget 2026.xlsx");
     screen(Some(&client), "06c-opened-at-the-wanted-file").await;
+
+    // Starting Lockwatch a second time with the window closed opens it in the running app; the second
+    // process ends at once.
+    let third = client
+        .window()
+        .await
+        .expect("the window's WebDriver handle");
+    close_main_window(
+        &driver,
+        &app,
+        &client,
+        "06d-window-closed-for-a-second-launch",
+    )
+    .await;
+    let second_launch = tokio::process::Command::new(&app)
+        .env("HOME", home.path())
+        .env("XDG_CONFIG_HOME", home.path().join(".config"))
+        .env("XDG_DATA_HOME", home.path().join(".local/share"))
+        .env("XDG_CACHE_HOME", home.path().join(".cache"))
+        .env("TMPDIR", home.path().join("tmp"))
+        .env("LOCKWATCH_CONFIG", &config)
+        .kill_on_drop(true)
+        .status();
+    let status = tokio::time::timeout(WAIT, second_launch)
+        .await
+        .expect("the second launch ends at once")
+        .expect("start the app a second time");
+    assert!(status.success(), "the second launch: {status}");
+    until(
+        "the window to open for the second launch",
+        main_window_shown,
+    )
+    .await;
+    switch_to_new_window(&client, &third).await;
+    table_shown(&client).await;
 
     // Pause again resumes watching.
     open_menu(icon, "1").await;
