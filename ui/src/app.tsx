@@ -91,8 +91,10 @@ function Window() {
       ipc.onSnapshot((s) => alive && setSnap(s)),
       ipc.onFocusFile(() => void takeFocus()),
     ];
-    void reload();
-    void unlisteners[1]?.then(takeFocus);
+    // Read the latest snapshot and the file to reveal once the listeners are in place, so nothing the
+    // shell sends in between is missed (a window opened from the tray starts while the app is watching).
+    void unlisteners[0]?.then(reload, reload);
+    void unlisteners[1]?.then(takeFocus, takeFocus);
     return () => {
       alive = false;
       for (const u of unlisteners) void u.then((fn) => fn()).catch(() => {});
