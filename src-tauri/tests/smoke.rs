@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use lockwatch::demo::Demo;
 use lockwatch::secrets::{MemoryStore, Secret, SecretStore};
+use lockwatch::watch::notice::DesktopNotifier;
 use lockwatch_app::dto::FocusFile;
 use lockwatch_app::session::{Environment, Session};
 use lockwatch_app::{COMMANDS, MAIN_WINDOW, publish, reveal, run_app, show_window};
@@ -795,4 +796,69 @@ fn a_closed_window_is_sent_nothing_and_opens_again_at_the_file_to_reveal() {
     // Showing the open window again makes no second one.
     show_window(app.handle());
     assert_eq!(app.webview_windows().len(), 1);
+}
+
+#[test]
+fn the_watch_loop_is_given_a_snapshot_only_when_something_changed() {
+    tauri::async_runtime::block_on(async {
+        // The demo's server without its simulated colleagues, read once an hour: nothing changes unless
+        // the test changes it.
+        let demo = Demo::start(SocketAddr::from(([127, 0, 0, 1], 0)))
+            .await
+            .expect("demo server");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("config.toml");
+        let config = demo
+            .config_toml()
+            .replace("poll_interval_secs = 5", "poll_interval_secs = 3600");
+        assert!(config.contains("poll_interval_secs = 3600"), "{config}");
+        std::fs::write(&path, config).expect("write config");
+        let env = Environment::in_dir(dir.path(), Arc::new(MemoryStore::new()), Default::default());
+        let session = Session::open(path, env).await;
+        let _updates = session.start_watching(Arc::new(DesktopNotifier::new(None)));
+
+        let started = std::time::Instant::now();
+        let first = loop {
+            if let Some(snapshot) = session.watched_change(chrono::Utc::now()) {
+                break snapshot;
+            }
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(30),
+                "no first reading"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        };
+        assert!(!first.files.is_empty());
+        // Unchanged apart from the time: nothing to publish, and the latest snapshot has the new time.
+        let later = chrono::Utc::now() + chrono::Duration::seconds(5);
+        assert_eq!(session.watched_change(later), None);
+        let latest = session.snapshot(later).await.expect("the latest snapshot");
+        assert_eq!(latest.generated_at, later);
+        assert_eq!(latest.files, first.files);
+        // Pausing returns the changed snapshot to its caller (which publishes it); the loop has nothing
+        // to add.
+        let paused = session.set_paused(true).expect("a snapshot");
+        assert!(paused.paused);
+        assert_eq!(session.watched_change(chrono::Utc::now()), None);
+        // Reading the servers again changes their "checked at": that is published.
+        session.set_paused(false);
+        session.refresh(chrono::Utc::now()).await.expect("refresh");
+        let started = std::time::Instant::now();
+        let next = loop {
+            if let Some(snapshot) = session.watched_change(chrono::Utc::now()) {
+                break snapshot;
+            }
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(30),
+                "the new reading was not published"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        };
+        assert!(
+            next.servers[0].checked_at > first.servers[0].checked_at,
+            "{:?} after {:?}",
+            next.servers[0].checked_at,
+            first.servers[0].checked_at
+        );
+    });
 }
