@@ -13,7 +13,8 @@
 //!
 //! The window exists only while it is open. Closing it destroys it with its webview, and WebKit ends the
 //! web process that rendered it, so the app spends the day in the tray at the cost of its own process
-//! (and WebKit's network process, which WebKitGTK keeps per web context for the life of the app).
+//! (and WebKit's network process once the window was opened: WebKitGTK keeps it while the web context
+//! lives, and Tauri keeps the web context for the life of the app so that the next window reuses it).
 //! [`show_window`] creates it again from the config's window entry; [`reveal`] keeps the file to show
 //! until the window's UI takes it ([`commands::take_focus`]), because a window that is just being
 //! created does not listen to events yet. Without a window nothing is sent to it: the UI reads the
