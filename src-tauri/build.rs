@@ -24,6 +24,7 @@ const COMMANDS: &[&str] = &[
     "test_connection",
     "app_settings",
     "set_autostart",
+    "take_focus",
 ];
 
 fn main() {

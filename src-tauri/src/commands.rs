@@ -16,10 +16,10 @@ use lockwatch::model::{AskChannel, Capabilities};
 use lockwatch::protocol::DEFAULT_LOCK_TIMEOUT;
 use tauri::{AppHandle, Runtime, State};
 
-use crate::dto::{AppSettings, AskSent, ServerSettings, Snapshot};
-use crate::publish;
+use crate::dto::{AppSettings, AskSent, FocusFile, ServerSettings, Snapshot};
 use crate::session::Session;
 use crate::settings;
+use crate::{PendingFocus, publish};
 
 /// The latest snapshot (read now when there is none yet).
 #[tauri::command]
@@ -252,4 +252,11 @@ pub fn set_autostart<R: Runtime>(
     enabled: bool,
 ) -> Result<AppSettings, ErrorInfo> {
     settings::set_autostart(&app, enabled)
+}
+
+/// The file whose row the window should reveal, once (asked when the window starts and after each
+/// `focus-file` event).
+#[tauri::command]
+pub fn take_focus(pending: State<'_, PendingFocus>) -> Option<FocusFile> {
+    pending.take()
 }

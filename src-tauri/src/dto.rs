@@ -146,7 +146,8 @@ impl ServerSettings {
     }
 }
 
-/// Payload of the `focus-file` event: reveal this file's row (sent when a tray entry is chosen).
+/// A file whose row the window should reveal (a wanted file chosen in the tray, a notification's "Open"):
+/// what `take_focus` answers after the `focus-file` event, or when the window starts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct FocusFile {

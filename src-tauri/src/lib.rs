@@ -10,6 +10,15 @@
 //! Every change of state goes through [`publish`], the one place that tells the window (the `snapshot`
 //! event) and the tray. [`run_app`] builds the app on any [`Runtime`] so tests use Tauri's mock runtime;
 //! [`run`] adds what needs a real desktop (tray, single instance, window state, background watching).
+//!
+//! The window exists only while it is open. Closing it destroys it with its webview, and WebKit ends the
+//! web process that rendered it, so the app spends the day in the tray at the cost of its own process
+//! (and WebKit's network process once the window was opened: WebKitGTK keeps it while the web context
+//! lives, and Tauri keeps the web context for the life of the app so that the next window reuses it).
+//! [`show_window`] creates it again from the config's window entry; [`reveal`] keeps the file to show
+//! until the window's UI takes it ([`commands::take_focus`]), because a window that is just being
+//! created does not listen to events yet. Without a window nothing is sent to it: the UI reads the
+//! latest snapshot when it starts.
 
 pub mod commands;
 pub mod dto;
@@ -19,20 +28,35 @@ pub mod tray;
 pub mod watching;
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
-use tauri::{Emitter, Manager, Runtime, WindowEvent};
+use tauri::{Emitter, Manager, RunEvent, Runtime, WebviewWindowBuilder};
 
-use crate::dto::Snapshot;
+use crate::dto::{FocusFile, Snapshot};
 use crate::session::{Environment, Session};
+
+/// The label of the app's one window (`tauri.conf.json`'s window entry).
+pub const MAIN_WINDOW: &str = "main";
+
+/// The file the window should reveal, kept until its UI takes it.
+#[derive(Default)]
+pub struct PendingFocus(Mutex<Option<FocusFile>>);
+
+impl PendingFocus {
+    /// The file to reveal, once: the next call answers `None` until another file is asked for.
+    pub fn take(&self) -> Option<FocusFile> {
+        lockwatch::sync::guard(&self.0).take()
+    }
+}
 
 /// The names of the registered commands, as `build.rs` declares them (for tests).
 pub const COMMANDS: &str = env!("LOCKWATCH_COMMANDS");
 
-/// Registers the session and the commands, and keeps the app in the tray when the window is closed.
+/// Registers the session, the file waiting to be revealed, and the commands.
 pub fn run_app<R: Runtime>(builder: tauri::Builder<R>, session: Arc<Session>) -> tauri::Builder<R> {
     builder
         .manage(session)
+        .manage(PendingFocus::default())
         .invoke_handler(tauri::generate_handler![
             commands::snapshot,
             commands::refresh_now,
@@ -54,19 +78,17 @@ pub fn run_app<R: Runtime>(builder: tauri::Builder<R>, session: Arc<Session>) ->
             commands::test_connection,
             commands::app_settings,
             commands::set_autostart,
+            commands::take_focus,
         ])
-        .on_window_event(|window, event| {
-            if let WindowEvent::CloseRequested { api, .. } = event {
-                // Closing the window is "out of sight", not "stop watching": Quit is in the tray menu.
-                api.prevent_close();
-                let _ = window.hide();
-            }
-        })
 }
 
-/// Tells the window and the tray about a new snapshot.
+/// Tells the window (when it is open) and the tray about a new snapshot. With the window closed the
+/// snapshot is not serialised at all: the tray reads it as it is, and a window opened later asks for the
+/// latest one.
 pub fn publish<R: Runtime>(app: &tauri::AppHandle<R>, snapshot: &Snapshot) {
-    if let Err(err) = app.emit("snapshot", snapshot) {
+    if app.get_webview_window(MAIN_WINDOW).is_some()
+        && let Err(err) = app.emit_to(MAIN_WINDOW, "snapshot", snapshot)
+    {
         tracing::warn!(%err, "cannot send the snapshot to the window");
     }
     if let Err(err) = tray::update(app, snapshot) {
@@ -74,12 +96,40 @@ pub fn publish<R: Runtime>(app: &tauri::AppHandle<R>, snapshot: &Snapshot) {
     }
 }
 
-/// Brings the main window to the front.
+/// Brings the main window to the front, creating it when it is closed (from the config's window entry;
+/// the window-state plugin then restores its size and position).
 pub fn show_window<R: Runtime>(app: &tauri::AppHandle<R>) {
-    if let Some(window) = app.get_webview_window("main") {
+    if let Some(window) = app.get_webview_window(MAIN_WINDOW) {
         let _ = window.unminimize();
         let _ = window.show();
         let _ = window.set_focus();
+        return;
+    }
+    let Some(config) = app
+        .config()
+        .app
+        .windows
+        .iter()
+        .find(|w| w.label == MAIN_WINDOW)
+    else {
+        tracing::warn!("the app's config has no main window");
+        return;
+    };
+    match WebviewWindowBuilder::from_config(app, config).and_then(|builder| builder.build()) {
+        Ok(window) => {
+            let _ = window.set_focus();
+        }
+        Err(err) => tracing::warn!(%err, "cannot open the window"),
+    }
+}
+
+/// Shows the window at `file`'s row: the file waits in [`PendingFocus`] until the window's UI takes it,
+/// and the `focus-file` event tells a window that is already listening to take it now.
+pub fn reveal<R: Runtime>(app: &tauri::AppHandle<R>, file: FocusFile) {
+    *lockwatch::sync::guard(&app.state::<PendingFocus>().0) = Some(file);
+    show_window(app);
+    if let Err(err) = app.emit_to(MAIN_WINDOW, "focus-file", ()) {
+        tracing::warn!(%err, "cannot reveal the file");
     }
 }
 
@@ -126,16 +176,25 @@ pub fn run() {
     let app = run_app(builder, session.clone())
         .setup(move |app| {
             tray::create(app.handle())?;
-            if at_login && let Some(window) = app.get_webview_window("main") {
-                // Started at login: the tray is enough until the user opens the window.
-                let _ = window.hide();
+            // Started at login, the tray is enough until the user opens the window.
+            if !at_login {
+                show_window(app.handle());
             }
             app.manage(watching::spawn(app.handle().clone(), session));
             Ok(())
         })
         .build(tauri::generate_context!());
     match app {
-        Ok(app) => app.run(|_, _| {}),
+        Ok(app) => app.run(|_, event| {
+            // Closing the window is "out of sight", not "stop watching": the app stays in the tray.
+            // Quit in the tray menu exits with a code, which is let through.
+            if let RunEvent::ExitRequested {
+                code: None, api, ..
+            } = event
+            {
+                api.prevent_exit();
+            }
+        }),
         Err(err) => {
             eprintln!("lockwatch-app: cannot start: {err}");
             std::process::exit(1);

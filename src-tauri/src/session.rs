@@ -256,9 +256,34 @@ impl Session {
     /// The background monitor's latest readings as a snapshot (kept as the latest), once every server
     /// has been read; `None` before that or without background watching.
     pub fn watched_snapshot(&self, now: DateTime<Utc>) -> Option<Snapshot> {
+        let snapshot = self.read_watched(now)?;
+        *guard(&self.last) = Some(snapshot.clone());
+        Some(snapshot)
+    }
+
+    /// The background monitor's latest readings as a snapshot when they differ from the latest snapshot
+    /// (apart from its time), kept as the latest: what the watch loop publishes. `None` when nothing
+    /// changed (the latest snapshot only takes the new time), before every server was read, or without
+    /// background watching. Whoever else changes the latest snapshot (an action, pausing, reading now)
+    /// publishes it, so it counts as shown.
+    pub fn watched_change(&self, now: DateTime<Utc>) -> Option<Snapshot> {
+        let snapshot = self.read_watched(now)?;
+        let mut last = guard(&self.last);
+        if let Some(before) = last.as_mut()
+            && same_apart_from_time(before, &snapshot)
+        {
+            before.generated_at = snapshot.generated_at;
+            return None;
+        }
+        *last = Some(snapshot.clone());
+        Some(snapshot)
+    }
+
+    /// The background monitor's latest readings as a snapshot, once every server has been read.
+    fn read_watched(&self, now: DateTime<Utc>) -> Option<Snapshot> {
         let paused = self.is_paused();
         let demo = self.is_demo();
-        let snapshot = self.with_monitor(|monitor| {
+        self.with_monitor(|monitor| {
             let readings = monitor.snapshot();
             let config = monitor.config();
             if config
@@ -305,9 +330,7 @@ impl Session {
                 generated_at: now,
                 config_path: self.config_path.display().to_string(),
             })
-        })??;
-        *guard(&self.last) = Some(snapshot.clone());
-        Some(snapshot)
+        })?
     }
 
     /// The latest snapshot, reading the servers first when there is none yet.
@@ -817,6 +840,24 @@ async fn start_demo() -> lockwatch::Result<Source> {
         config,
         _demo: demo,
     })
+}
+
+/// Whether two snapshots show the same, whenever they were made: compared in place, as copying 10,000
+/// files to compare them every few seconds would cost more than the comparison.
+fn same_apart_from_time(a: &Snapshot, b: &Snapshot) -> bool {
+    let Snapshot {
+        servers,
+        files,
+        demo,
+        paused,
+        generated_at: _,
+        config_path,
+    } = a;
+    *servers == b.servers
+        && *files == b.files
+        && *demo == b.demo
+        && *paused == b.paused
+        && *config_path == b.config_path
 }
 
 /// A path that names a file (locks are taken on files), without a leading slash.

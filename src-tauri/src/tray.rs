@@ -16,11 +16,11 @@ use lockwatch::model::{FileEntry, FileState};
 use tauri::image::Image;
 use tauri::menu::{CheckMenuItem, Menu, MenuEvent, MenuItem, PredefinedMenuItem};
 use tauri::tray::TrayIconBuilder;
-use tauri::{AppHandle, Emitter, Manager, Runtime};
+use tauri::{AppHandle, Manager, Runtime};
 
 use crate::dto::{FocusFile, Snapshot};
 use crate::session::Session;
-use crate::{publish, show_window};
+use crate::{publish, reveal, show_window};
 
 const TRAY_ID: &str = "main";
 const WANT_PREFIX: &str = "want:";
@@ -223,10 +223,7 @@ fn on_menu<R: Runtime>(app: &AppHandle<R>, event: MenuEvent) {
                 .strip_prefix(WANT_PREFIX)
                 .and_then(|json| serde_json::from_str::<FocusFile>(json).ok())
             {
-                show_window(app);
-                if let Err(err) = app.emit("focus-file", focus) {
-                    tracing::warn!(%err, "cannot reveal the file");
-                }
+                reveal(app, focus);
             }
         }
     }

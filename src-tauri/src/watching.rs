@@ -16,12 +16,12 @@ use lockwatch::actions::Action;
 use lockwatch::monitor::Update;
 use lockwatch::watch::notice::{ACTION_LOCK, ACTION_OPEN, DesktopNotifier, NoticeAction};
 use tauri::async_runtime::JoinHandle;
-use tauri::{AppHandle, Emitter, Runtime};
+use tauri::{AppHandle, Runtime};
 use tokio::sync::mpsc;
 
-use crate::dto::{FocusFile, Snapshot};
+use crate::dto::FocusFile;
 use crate::session::Session;
-use crate::{publish, show_window};
+use crate::{publish, reveal};
 
 /// How often the table is checked for changes that come without an event (a server's first reading,
 /// retry countdowns).
@@ -43,46 +43,29 @@ pub fn spawn<R: Runtime>(app: AppHandle<R>, session: Arc<Session>) -> Watch {
         let notifier = Arc::new(DesktopNotifier::new(Some(buttons_tx)));
         let mut updates = session.start_watching(notifier);
         let mut check = tokio::time::interval(CHECK_EVERY);
-        let mut shown: Option<Snapshot> = None;
         loop {
             tokio::select! {
                 update = updates.recv() => match update {
                     None => return,
                     Some(Update::Problem { message }) => tracing::warn!(%message, "watching"),
                     Some(Update::Notified(_)) => {}
-                    Some(Update::Event(_) | Update::Reconfigured) => {
-                        publish_if_changed(&app, &session, &mut shown);
-                    }
+                    Some(Update::Event(_) | Update::Reconfigured) => publish_if_changed(&app, &session),
                 },
                 Some(button) = buttons.recv() => pressed(&app, &session, button).await,
                 _ = check.tick() => {
                     // An edit from outside (`lockwatch want`) reaches the monitor as a reload.
                     session.follow_config_file();
-                    publish_if_changed(&app, &session, &mut shown);
+                    publish_if_changed(&app, &session);
                 }
             }
         }
     }))
 }
 
-/// Publishes the monitor's snapshot when it differs from the one shown last (apart from its time).
-fn publish_if_changed<R: Runtime>(
-    app: &AppHandle<R>,
-    session: &Session,
-    shown: &mut Option<Snapshot>,
-) {
-    let Some(snapshot) = session.watched_snapshot(Utc::now()) else {
-        return;
-    };
-    let same = shown.as_ref().is_some_and(|before| {
-        Snapshot {
-            generated_at: before.generated_at,
-            ..snapshot.clone()
-        } == *before
-    });
-    if !same {
+/// Publishes the monitor's snapshot when it differs from the latest one (apart from its time).
+fn publish_if_changed<R: Runtime>(app: &AppHandle<R>, session: &Session) {
+    if let Some(snapshot) = session.watched_change(Utc::now()) {
         publish(app, &snapshot);
-        *shown = Some(snapshot);
     }
 }
 
@@ -93,12 +76,7 @@ async fn pressed<R: Runtime>(app: &AppHandle<R>, session: &Session, button: Noti
         path: button.path.clone(),
     };
     match button.action.as_str() {
-        ACTION_OPEN => {
-            show_window(app);
-            if let Err(err) = app.emit("focus-file", focus) {
-                tracing::warn!(%err, "cannot reveal the file");
-            }
-        }
+        ACTION_OPEN => reveal(app, focus),
         ACTION_LOCK => {
             match session
                 .act(&button.server, &button.path, Action::LOCK_NOW)
@@ -110,8 +88,7 @@ async fn pressed<R: Runtime>(app: &AppHandle<R>, session: &Session, button: Noti
                     }
                     if !report.outcome.ok {
                         // The notification is gone; the window says why the lock was not taken.
-                        show_window(app);
-                        let _ = app.emit("focus-file", focus);
+                        reveal(app, focus);
                         tracing::warn!(message = %report.outcome.message, "Lock it now");
                     }
                 }

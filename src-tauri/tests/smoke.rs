@@ -9,15 +9,39 @@ use std::sync::{Arc, Mutex};
 
 use lockwatch::demo::Demo;
 use lockwatch::secrets::{MemoryStore, Secret, SecretStore};
+use lockwatch::watch::notice::DesktopNotifier;
+use lockwatch_app::dto::FocusFile;
 use lockwatch_app::session::{Environment, Session};
-use lockwatch_app::{COMMANDS, run_app};
+use lockwatch_app::{COMMANDS, MAIN_WINDOW, publish, reveal, run_app, show_window};
 use serde_json::{Value, json};
 use tauri::ipc::{CallbackFn, InvokeBody};
 use tauri::test::{
     INVOKE_KEY, MockRuntime, get_ipc_response, mock_builder, mock_context, noop_assets,
 };
+use tauri::utils::config::WindowConfig;
 use tauri::webview::InvokeRequest;
-use tauri::{App, WebviewWindow, WebviewWindowBuilder};
+use tauri::{App, Listener, Manager, WebviewWindow};
+
+/// The app on the mock runtime with the real config's window entry (which `tauri.conf.json` does not
+/// create at start), and no window yet: as after the window was closed, or a start at login.
+fn app_without_window(session: Session) -> App<MockRuntime> {
+    let conf: Value = serde_json::from_str(
+        &std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tauri.conf.json"))
+            .expect("tauri.conf.json"),
+    )
+    .expect("tauri.conf.json is JSON");
+    let window: WindowConfig =
+        serde_json::from_value(conf["app"]["windows"][0].clone()).expect("the window entry");
+    assert!(
+        !window.create,
+        "the app creates its window itself, unless started at login"
+    );
+    let mut context = mock_context(noop_assets());
+    context.config_mut().app.windows = vec![window];
+    run_app(mock_builder(), Arc::new(session))
+        .build(context)
+        .expect("build the app")
+}
 
 struct Shell {
     _app: App<MockRuntime>,
@@ -39,12 +63,11 @@ impl Shell {
         let opened = Arc::new(Mutex::new(Vec::new()));
         let env = Environment::in_dir(dir.path(), Arc::new(secrets), opened.clone());
         let session = tauri::async_runtime::block_on(Session::open(path, env));
-        let app = run_app(mock_builder(), Arc::new(session))
-            .build(mock_context(noop_assets()))
-            .expect("build the app");
-        let window = WebviewWindowBuilder::new(&app, "main", Default::default())
-            .build()
-            .expect("main window");
+        let app = app_without_window(session);
+        show_window(app.handle());
+        let window = app
+            .get_webview_window(MAIN_WINDOW)
+            .expect("the window, made from the config's entry");
         Shell {
             _app: app,
             window,
@@ -65,26 +88,31 @@ impl Shell {
     }
 
     fn invoke(&self, cmd: &str, args: Value) -> Result<Value, Value> {
-        get_ipc_response(
-            &self.window,
-            InvokeRequest {
-                cmd: cmd.into(),
-                callback: CallbackFn(0),
-                error: CallbackFn(1),
-                // The app's own origin (on Linux the tauri:// protocol); anything else counts as remote content.
-                url: "tauri://localhost".parse().expect("url"),
-                body: InvokeBody::Json(args),
-                headers: Default::default(),
-                invoke_key: INVOKE_KEY.to_owned(),
-            },
-        )
-        .map(|body| body.deserialize::<Value>().expect("JSON answer"))
+        invoke(&self.window, cmd, args)
     }
 
     fn ok(&self, cmd: &str, args: Value) -> Value {
         self.invoke(cmd, args)
             .unwrap_or_else(|err| panic!("{cmd} failed: {err}"))
     }
+}
+
+/// Calls `cmd` from `window`'s UI through real IPC.
+fn invoke(window: &WebviewWindow<MockRuntime>, cmd: &str, args: Value) -> Result<Value, Value> {
+    get_ipc_response(
+        window,
+        InvokeRequest {
+            cmd: cmd.into(),
+            callback: CallbackFn(0),
+            error: CallbackFn(1),
+            // The app's own origin (on Linux the tauri:// protocol); anything else counts as remote content.
+            url: "tauri://localhost".parse().expect("url"),
+            body: InvokeBody::Json(args),
+            headers: Default::default(),
+            invoke_key: INVOKE_KEY.to_owned(),
+        },
+    )
+    .map(|body| body.deserialize::<Value>().expect("JSON answer"))
 }
 
 /// A port nothing listens on: bound, then released.
@@ -698,4 +726,139 @@ fn autostart_is_unavailable_without_the_plugin() {
     );
     let err = shell.err("set_autostart", json!({"enabled": true}));
     assert_eq!(err["kind"], "unsupported");
+}
+
+/// Counts the events called `name` the app sends.
+fn count_events(app: &App<MockRuntime>, name: &str) -> Arc<std::sync::atomic::AtomicUsize> {
+    let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = count.clone();
+    app.listen_any(name, move |_| {
+        seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    });
+    count
+}
+
+#[test]
+fn a_closed_window_is_sent_nothing_and_opens_again_at_the_file_to_reveal() {
+    use std::sync::atomic::Ordering::SeqCst;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let env = Environment::in_dir(dir.path(), Arc::new(MemoryStore::new()), Default::default());
+    let session =
+        tauri::async_runtime::block_on(Session::open(dir.path().join("config.toml"), env));
+    let app = app_without_window(session);
+    let snapshots = count_events(&app, "snapshot");
+    let focus_events = count_events(&app, "focus-file");
+    let session = app.state::<Arc<Session>>().inner().clone();
+    let snapshot =
+        tauri::async_runtime::block_on(session.snapshot(chrono::Utc::now())).expect("the demo");
+
+    // No window: a new snapshot goes to the tray only.
+    publish(app.handle(), &snapshot);
+    assert_eq!(
+        snapshots.load(SeqCst),
+        0,
+        "a snapshot was sent to no window"
+    );
+
+    // A wanted file chosen in the tray: the window is made again, and its UI, once it listens, takes the
+    // file to reveal, once.
+    let budget = FocusFile {
+        server: "demo".into(),
+        path: "Budget 2026.xlsx".into(),
+    };
+    reveal(app.handle(), budget.clone());
+    let window = app
+        .get_webview_window(MAIN_WINDOW)
+        .expect("the window is made again");
+    assert_eq!(window.label(), MAIN_WINDOW);
+    let taken = invoke(&window, "take_focus", json!({})).expect("take_focus");
+    assert_eq!(taken, json!({"server": "demo", "path": "Budget 2026.xlsx"}));
+    assert_eq!(
+        invoke(&window, "take_focus", json!({})).expect("take_focus"),
+        Value::Null,
+        "the file is revealed once"
+    );
+
+    // With the window open, snapshots reach it, and a file to reveal is announced by the event.
+    publish(app.handle(), &snapshot);
+    assert_eq!(snapshots.load(SeqCst), 1);
+    let before = focus_events.load(SeqCst);
+    let plan = FocusFile {
+        server: "demo".into(),
+        path: "Plan.pptx".into(),
+    };
+    reveal(app.handle(), plan);
+    assert_eq!(focus_events.load(SeqCst), before + 1);
+    assert_eq!(
+        invoke(&window, "take_focus", json!({})).expect("take_focus")["path"],
+        "Plan.pptx"
+    );
+    // Showing the open window again makes no second one.
+    show_window(app.handle());
+    assert_eq!(app.webview_windows().len(), 1);
+}
+
+#[test]
+fn the_watch_loop_is_given_a_snapshot_only_when_something_changed() {
+    tauri::async_runtime::block_on(async {
+        // The demo's server without its simulated colleagues, read once an hour: nothing changes unless
+        // the test changes it.
+        let demo = Demo::start(SocketAddr::from(([127, 0, 0, 1], 0)))
+            .await
+            .expect("demo server");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("config.toml");
+        let config = demo
+            .config_toml()
+            .replace("poll_interval_secs = 5", "poll_interval_secs = 3600");
+        assert!(config.contains("poll_interval_secs = 3600"), "{config}");
+        std::fs::write(&path, config).expect("write config");
+        let env = Environment::in_dir(dir.path(), Arc::new(MemoryStore::new()), Default::default());
+        let session = Session::open(path, env).await;
+        let _updates = session.start_watching(Arc::new(DesktopNotifier::new(None)));
+
+        let started = std::time::Instant::now();
+        let first = loop {
+            if let Some(snapshot) = session.watched_change(chrono::Utc::now()) {
+                break snapshot;
+            }
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(30),
+                "no first reading"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        };
+        assert!(!first.files.is_empty());
+        // Unchanged apart from the time: nothing to publish, and the latest snapshot has the new time.
+        let later = chrono::Utc::now() + chrono::Duration::seconds(5);
+        assert_eq!(session.watched_change(later), None);
+        let latest = session.snapshot(later).await.expect("the latest snapshot");
+        assert_eq!(latest.generated_at, later);
+        assert_eq!(latest.files, first.files);
+        // Pausing returns the changed snapshot to its caller (which publishes it); the loop has nothing
+        // to add.
+        let paused = session.set_paused(true).expect("a snapshot");
+        assert!(paused.paused);
+        assert_eq!(session.watched_change(chrono::Utc::now()), None);
+        // Reading the servers again changes their "checked at": that is published.
+        session.set_paused(false);
+        session.refresh(chrono::Utc::now()).await.expect("refresh");
+        let started = std::time::Instant::now();
+        let next = loop {
+            if let Some(snapshot) = session.watched_change(chrono::Utc::now()) {
+                break snapshot;
+            }
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(30),
+                "the new reading was not published"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        };
+        assert!(
+            next.servers[0].checked_at > first.servers[0].checked_at,
+            "{:?} after {:?}",
+            next.servers[0].checked_at,
+            first.servers[0].checked_at
+        );
+    });
 }

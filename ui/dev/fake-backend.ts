@@ -14,6 +14,7 @@ import type { AskSent } from "../src/bindings/AskSent";
 import type { Capabilities } from "../src/bindings/Capabilities";
 import type { ErrorInfo } from "../src/bindings/ErrorInfo";
 import type { FileEntry } from "../src/bindings/FileEntry";
+import type { FocusFile } from "../src/bindings/FocusFile";
 import type { Hold } from "../src/bindings/Hold";
 import type { Outcome } from "../src/bindings/Outcome";
 import type { ServerSettings } from "../src/bindings/ServerSettings";
@@ -35,6 +36,8 @@ export interface FakeOptions {
   history?: Hold[];
   /** Milliseconds to wait before answering, to make "busy" states visible in the preview. */
   latency?: number;
+  /** A file waiting to be revealed when the window starts (it was opened for it). */
+  focus?: FocusFile;
 }
 
 export interface FakeBackend {
@@ -51,7 +54,10 @@ export interface FakeBackend {
   fail(cmd: string, error: ErrorInfo | string, always?: boolean): void;
   /** Push a snapshot to the UI as the engine does after every poll. */
   push(snapshot?: Snapshot): Promise<void>;
+  /** Reveal a file as the shell does: keep it for `take_focus` and send `focus-file`. */
   focus(server: string, path: string): Promise<void>;
+  /** The file waiting for `take_focus`. */
+  pendingFocus: FocusFile | null;
   uninstall(): void;
 }
 
@@ -79,7 +85,11 @@ export function installFakeBackend(options: FakeOptions): FakeBackend {
       if (snapshot) fake.state = structuredClone(snapshot);
       return emit("snapshot", structuredClone(fake.state));
     },
-    focus: (server, path) => emit("focus-file", { server, path }),
+    focus: (server, path) => {
+      fake.pendingFocus = { server, path };
+      return emit("focus-file");
+    },
+    pendingFocus: options.focus ?? null,
     uninstall: () => clearMocks(),
   };
 
@@ -199,6 +209,11 @@ export function installFakeBackend(options: FakeOptions): FakeBackend {
       case "set_autostart":
         fake.settings.autostart = Boolean(args.enabled);
         return structuredClone(fake.settings);
+      case "take_focus": {
+        const taken = fake.pendingFocus;
+        fake.pendingFocus = null;
+        return taken;
+      }
       default:
         throw `unknown command ${cmd}`;
     }

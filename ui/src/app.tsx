@@ -75,15 +75,26 @@ function Window() {
 
   useEffect(() => {
     let alive = true;
-    const unlisteners: Promise<ipc.UnlistenFn>[] = [
-      ipc.onSnapshot((s) => alive && setSnap(s)),
-      ipc.onFocusFile((f) => {
-        if (!alive) return;
+    // The shell keeps a file to reveal until it is taken: asked after every `focus-file` event, and
+    // once the listener is in place, for the file this window was opened for.
+    const takeFocus = async () => {
+      try {
+        const f = await ipc.takeFocus();
+        if (!alive || !f) return;
         setView("locks");
         setFocus({ ...f, seq: ++focusSeq.current });
-      }),
+      } catch {
+        // Nothing to reveal then; the table itself is unaffected.
+      }
+    };
+    const unlisteners: Promise<ipc.UnlistenFn>[] = [
+      ipc.onSnapshot((s) => alive && setSnap(s)),
+      ipc.onFocusFile(() => void takeFocus()),
     ];
-    void reload();
+    // Read the latest snapshot and the file to reveal once the listeners are in place, so nothing the
+    // shell sends in between is missed (a window opened from the tray starts while the app is watching).
+    void unlisteners[0]?.then(reload, reload);
+    void unlisteners[1]?.then(takeFocus, takeFocus);
     return () => {
       alive = false;
       for (const u of unlisteners) void u.then((fn) => fn()).catch(() => {});

@@ -108,15 +108,20 @@ export const exitDemo = () => call<void>("exit_demo");
 export const enterDemo = () => call<void>("enter_demo");
 export const appSettings = () => call<AppSettings>("app_settings");
 export const setAutostart = (enabled: boolean) => call<AppSettings>("set_autostart", { enabled });
+/** The file whose row to reveal, once (null: none waiting). The shell keeps it until it is taken. */
+export const takeFocus = () => call<FocusFile | null>("take_focus");
 
 /** The backend pushes a fresh snapshot after every poll. */
 export function onSnapshot(handler: (snapshot: Snapshot) => void): Promise<UnlistenFn> {
   return listen<Snapshot>("snapshot", (event) => handler(event.payload));
 }
 
-/** A notification was clicked: reveal that file's row. */
-export function onFocusFile(handler: (file: FocusFile) => void): Promise<UnlistenFn> {
-  return listen<FocusFile>("focus-file", (event) => handler(event.payload));
+/**
+ * A file waits to be revealed (a notification's "Open", a wanted file chosen in the tray): take it
+ * with `takeFocus`. A window that opens for it is not listening yet, so it asks once at start too.
+ */
+export function onFocusFile(handler: () => void): Promise<UnlistenFn> {
+  return listen("focus-file", () => handler());
 }
 
 export type { UnlistenFn };

@@ -1,3 +1,4 @@
+import { emit } from "@tauri-apps/api/event";
 import { act, fireEvent, screen, waitFor, within } from "@testing-library/preact";
 import { describe, expect, it, vi } from "vitest";
 
@@ -443,6 +444,19 @@ describe("live updates", () => {
 
     await act(() => fake.focus("Legal DAV", "/contracts/drafts/NDA template.docx"));
     await waitFor(() => expect(row("NDA template.docx")).toHaveFocus());
+    expect(fake.pendingFocus).toBeNull();
+  });
+
+  it("reveals the file a window was opened for, once it listens, and only once", async () => {
+    const { fake } = await renderApp({ focus: { server: "Legal DAV", path: "/contracts/drafts/NDA template.docx" } });
+    await waitFor(() => expect(row("NDA template.docx")).toHaveFocus());
+    expect(fake.pendingFocus).toBeNull();
+    expect(fake.callsOf("take_focus")).toHaveLength(1);
+    // An event with nothing waiting (taken already) changes nothing.
+    row("Budget.xlsx").focus();
+    await act(() => emit("focus-file"));
+    await settle();
+    expect(row("Budget.xlsx")).toHaveFocus();
   });
 
   it("teaches when there are no servers and leaves the demo through exit_demo", async () => {

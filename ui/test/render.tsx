@@ -28,6 +28,7 @@ export async function renderApp(options: Partial<FakeOptions> & { snapshot?: Sna
     servers: options.servers ?? demoServers,
     history: options.history ?? demoHistory(NOW),
     ...(options.askChannels ? { askChannels: options.askChannels } : {}),
+    ...(options.focus ? { focus: options.focus } : {}),
   });
   const user = userEvent.setup();
   const view = render(<App />);

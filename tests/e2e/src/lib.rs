@@ -185,7 +185,7 @@ pub fn home_with_config(config: &str) -> (tempfile::TempDir, PathBuf) {
 
 /// tauri-driver, killed when dropped (it ends the app and WebKitWebDriver with it).
 pub struct Driver {
-    _child: tokio::process::Child,
+    child: tokio::process::Child,
 }
 
 impl Driver {
@@ -230,7 +230,88 @@ impl Driver {
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        (Driver { _child: child }, port)
+        (Driver { child }, port)
+    }
+
+    /// The app's process (started by WebKitWebDriver under tauri-driver) and every process it started,
+    /// once the app runs.
+    pub fn app_processes(&self, app: &Path) -> Vec<Process> {
+        let Some(driver) = self.child.id() else {
+            return Vec::new();
+        };
+        let below_driver = Process::tree(driver);
+        let app = app.canonicalize().unwrap_or_else(|_| app.to_owned());
+        let Some(root) = below_driver.iter().find(|p| {
+            std::fs::read_link(format!("/proc/{}/exe", p.pid)).is_ok_and(|exe| exe == app)
+        }) else {
+            return Vec::new();
+        };
+        Process::tree(root.pid)
+    }
+}
+
+/// A running process, as `/proc` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Process {
+    pub pid: u32,
+    /// Its name (`/proc/PID/comm`, at most 15 bytes: "WebKitWebProces").
+    pub name: String,
+}
+
+impl Process {
+    /// `root` and all its descendants that are alive (zombies, exited but not yet reaped, are left out).
+    pub fn tree(root: u32) -> Vec<Process> {
+        let mut children: std::collections::HashMap<u32, Vec<u32>> = Default::default();
+        let mut alive = std::collections::HashMap::new();
+        for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let Some(pid) = entry
+                .file_name()
+                .to_str()
+                .and_then(|n| n.parse::<u32>().ok())
+            else {
+                continue;
+            };
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+                continue;
+            };
+            // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so split at the last ')'.
+            let Some((head, rest)) = stat.rsplit_once(')') else {
+                continue;
+            };
+            let mut fields = rest.split_whitespace();
+            let state = fields.next().unwrap_or_default();
+            let ppid = fields
+                .next()
+                .and_then(|p| p.parse::<u32>().ok())
+                .unwrap_or(0);
+            let name = head.split_once('(').map(|(_, n)| n).unwrap_or_default();
+            children.entry(ppid).or_default().push(pid);
+            if state != "Z" && state != "X" {
+                alive.insert(pid, name.to_owned());
+            }
+        }
+        let mut out = Vec::new();
+        let mut todo = vec![root];
+        while let Some(pid) = todo.pop() {
+            if let Some(name) = alive.get(&pid) {
+                out.push(Process {
+                    pid,
+                    name: name.clone(),
+                });
+            }
+            todo.extend(children.get(&pid).into_iter().flatten());
+        }
+        out
+    }
+
+    /// Whether this process (the same pid, under the same name) is still alive.
+    pub fn is_alive(&self) -> bool {
+        std::fs::read_to_string(format!("/proc/{}/stat", self.pid)).is_ok_and(|stat| {
+            stat.rsplit_once(')').is_some_and(|(head, rest)| {
+                head.ends_with(&format!("({}", self.name))
+                    && !matches!(rest.split_whitespace().next(), Some("Z" | "X"))
+            })
+        })
     }
 }
 

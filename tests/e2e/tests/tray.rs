@@ -4,10 +4,12 @@
 //! StatusNotifier host on the session bus, the app's tray (libayatana-appindicator) shows a classic
 //! XEmbed icon, which docks in `trayer` as on a desktop without an appindicator panel. The test clicks
 //! that icon with `xdotool`, walks the menu that pops up with the keyboard, and checks each entry by its
-//! effect in the window (over WebDriver) and on the X screen: Pause watching, the wanted file's entry
-//! revealing its row, closing the window leaving the app in the tray, Open bringing the window back, and
-//! the icon turning into the "free" padlock when a colleague releases the wanted file (compared pixel by
-//! pixel). Then a StatusNotifier host appears on the bus, as when a panel starts: the app moves its icon
+//! effect in the window (over WebDriver) and on the X screen: Pause watching; closing the window
+//! destroying it (its web process exits, WebDriver's session has no window left) while the app stays in
+//! the tray; Open creating it again at the same size and place (a new webview, which the same WebDriver
+//! session sees as a new window to switch to); the wanted file's entry revealing its row, in the open
+//! window and in one it opens; a second launch opening the window in the running app; and the icon
+//! turning into the "free" padlock when a colleague releases the wanted file (compared pixel by pixel). Then a StatusNotifier host appears on the bus, as when a panel starts: the app moves its icon
 //! there, and the test reads the menu's labels and states through com.canonical.dbusmenu and chooses Quit
 //! the way GNOME's and KDE's panels do. Screenshots of the whole X screen, the icon and the menu go to
 //! `target/e2e-shots/tray-*.png`.
@@ -17,8 +19,9 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use fantoccini::Client;
+use fantoccini::wd::WindowHandle;
 use lockwatch_e2e::{
-    Dav, Driver, WAIT, app_binary, cell, connect, eventually, home_with_config, repo_root,
+    Dav, Driver, Process, WAIT, app_binary, cell, connect, eventually, home_with_config, repo_root,
     shots_dir, table_shown,
 };
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
@@ -303,6 +306,81 @@ impl NotifierHost {
     }
 }
 
+/// The file name of the table row that has the keyboard focus, once one has it.
+async fn focused_row(client: &Client) -> String {
+    eventually(client, "the wanted file's row focused", || async {
+        let name = script(
+            client,
+            "return document.activeElement?.closest('tr.file-row')?.querySelector('.file-name')?.textContent ?? null",
+        )
+        .await;
+        name.as_str().map(str::to_owned)
+    })
+    .await
+}
+
+/// Closes the main window as a window manager does and checks that it is gone with its web process:
+/// WebDriver's session has no window left, and the app runs on with WebKit's network process only.
+async fn close_main_window(driver: &Driver, app: &Path, client: &Client, shot: &str) {
+    let open = driver.app_processes(app);
+    let web: Vec<Process> = open
+        .iter()
+        .filter(|p| p.name.starts_with("WebKitWebProces"))
+        .cloned()
+        .collect();
+    assert_eq!(web.len(), 1, "one web process renders the window: {open:?}");
+    let window = main_window_shown().expect("the main window is mapped");
+    run(
+        "/usr/bin/python3",
+        &[
+            repo_root()
+                .join("tests/support/close_window.py")
+                .to_str()
+                .expect("path"),
+            &window,
+        ],
+    );
+    until("the window to close", || {
+        main_window_shown().is_none().then_some(())
+    })
+    .await;
+    until("the web process to exit", || {
+        web.iter().all(|p| !p.is_alive()).then_some(())
+    })
+    .await;
+    assert_eq!(
+        client.windows().await.expect("the session's windows"),
+        [],
+        "the webview is destroyed, not hidden"
+    );
+    let closed = driver.app_processes(app);
+    let names: Vec<&str> = closed.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["lockwatch-app", "WebKitNetworkPr"],
+        "the app runs on with the network process only: {closed:?}"
+    );
+    println!("tray: window open {open:?}, closed {closed:?}");
+    screen(None, shot).await;
+}
+
+/// Waits for a WebDriver window other than `old` (a new webview of the app) and makes it the current one.
+async fn switch_to_new_window(client: &Client, old: &WindowHandle) -> WindowHandle {
+    let handle = eventually(client, "a new window in the WebDriver session", || async {
+        let handles = client.windows().await.ok()?;
+        match handles.as_slice() {
+            [one] if one != old => Some(one.clone()),
+            _ => None,
+        }
+    })
+    .await;
+    client
+        .switch_to_window(handle.clone())
+        .await
+        .expect("switch to the new window");
+    handle
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_tray_icon_shows_the_state_and_its_menu_drives_the_app() {
     let app = app_binary();
@@ -322,7 +400,7 @@ async fn the_tray_icon_shows_the_state_and_its_menu_drives_the_app() {
         dav.url
     ));
 
-    let (_driver, port) = Driver::start(home.path(), &config).await;
+    let (driver, port) = Driver::start(home.path(), &config).await;
     let client = connect(port, &app).await;
     table_shown(&client).await;
     eventually(&client, "Budget 2026.xlsx locked by Bob", || async {
@@ -361,37 +439,25 @@ async fn the_tray_icon_shows_the_state_and_its_menu_drives_the_app() {
     .await;
     screen(Some(&client), "03-paused").await;
 
-    // Closing the window keeps the app in the tray: the window goes, the app keeps answering, the icon
-    // stays docked.
-    let window = main_window_shown().expect("the main window is mapped");
-    run(
-        "/usr/bin/python3",
-        &[
-            repo_root()
-                .join("tests/support/close_window.py")
-                .to_str()
-                .expect("path"),
-            &window,
-        ],
-    );
-    until("the window to close", || {
-        main_window_shown().is_none().then_some(())
-    })
-    .await;
-    eventually(&client, "the page to know it is hidden", || async {
-        (script(&client, "return document.visibilityState").await == "hidden").then_some(())
-    })
-    .await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Closing the window destroys it with its webview, and WebKit ends the web process that rendered it;
+    // the app stays in the tray. (WebKit's network process stays: WebKitGTK keeps it for the web
+    // context, which Tauri keeps for the life of the app.)
+    let geometry = Geometry::of(&main_window_shown().expect("the main window is mapped"))
+        .expect("the window's geometry");
+    let first = client
+        .window()
+        .await
+        .expect("the window's WebDriver handle");
+    close_main_window(&driver, &app, &client, "04-window-closed").await;
     assert_eq!(
         Geometry::of(&icon_window).map(|g| g.viewable),
         Some(true),
         "the tray icon stayed"
     );
-    screen(None, "04-window-closed").await;
 
     // The menu says watching is paused (its first line and the tick); its first entry opens the window
-    // again.
+    // again: a new window, at the same size and place, with a new webview that WebDriver sees as a new
+    // browsing context of the same session.
     let menu = open_menu(icon, "3").await;
     crop(
         &screen(None, "05-menu-paused").await,
@@ -399,26 +465,76 @@ async fn the_tray_icon_shows_the_state_and_its_menu_drives_the_app() {
         "05-menu-paused-only",
     );
     choose(1);
-    until("the window to come back", main_window_shown).await;
-    eventually(&client, "the page to be visible again", || async {
-        (script(&client, "return document.visibilityState").await == "visible").then_some(())
-    })
-    .await;
+    let reopened = until("the window to come back", main_window_shown).await;
+    let second = switch_to_new_window(&client, &first).await;
+    table_shown(&client).await;
+    assert_eq!(
+        script(&client, "return document.visibilityState").await,
+        "visible"
+    );
+    let again = Geometry::of(&reopened).expect("the window's geometry");
+    assert_eq!(
+        (again.width, again.height, again.x, again.y),
+        (geometry.width, geometry.height, geometry.x, geometry.y),
+        "the window comes back at its size and place"
+    );
+    assert!(
+        driver
+            .app_processes(&app)
+            .iter()
+            .any(|p| p.name.starts_with("WebKitWebProces")),
+        "a new web process renders it"
+    );
     screen(Some(&client), "06-reopened").await;
 
-    // The wanted file's entry reveals its row (focused in the table).
+    // The wanted file's entry reveals its row (focused in the table) in the open window.
     open_menu(icon, "1").await;
     choose(2);
-    let focused = eventually(&client, "the wanted file's row focused", || async {
-        let name = script(
-            &client,
-            "return document.activeElement?.closest('tr.file-row')?.querySelector('.file-name')?.textContent ?? null",
-        )
-        .await;
-        name.as_str().map(str::to_owned)
-    })
+    assert_eq!(focused_row(&client).await, "Budget 2026.xlsx");
+
+    // And with the window closed, the same entry opens a new window at that row.
+    close_main_window(&driver, &app, &client, "06b-window-closed-again").await;
+    open_menu(icon, "1").await;
+    choose(2);
+    until("the window to open for the wanted file", main_window_shown).await;
+    switch_to_new_window(&client, &second).await;
+    assert_eq!(focused_row(&client).await, "Budget 2026.xlsx");
+    screen(Some(&client), "06c-opened-at-the-wanted-file").await;
+
+    // Starting Lockwatch a second time with the window closed opens it in the running app; the second
+    // process ends at once.
+    let third = client
+        .window()
+        .await
+        .expect("the window's WebDriver handle");
+    close_main_window(
+        &driver,
+        &app,
+        &client,
+        "06d-window-closed-for-a-second-launch",
+    )
     .await;
-    assert_eq!(focused, "Budget 2026.xlsx");
+    let second_launch = tokio::process::Command::new(&app)
+        .env("HOME", home.path())
+        .env("XDG_CONFIG_HOME", home.path().join(".config"))
+        .env("XDG_DATA_HOME", home.path().join(".local/share"))
+        .env("XDG_CACHE_HOME", home.path().join(".cache"))
+        .env("TMPDIR", home.path().join("tmp"))
+        .env("LOCKWATCH_CONFIG", &config)
+        .kill_on_drop(true)
+        .status();
+    let status = tokio::time::timeout(WAIT, second_launch)
+        .await
+        .expect("the second launch ends at once")
+        .expect("start the app a second time");
+    assert!(status.success(), "the second launch: {status}");
+    until(
+        "the window to open for the second launch",
+        main_window_shown,
+    )
+    .await;
+    switch_to_new_window(&client, &third).await;
+    table_shown(&client).await;
 
     // Pause again resumes watching.
     open_menu(icon, "1").await;
