@@ -170,25 +170,50 @@ impl LockSource for WebDav {
     ) -> BoxFuture<'a, Result<Vec<FileEntry>>> {
         Box::pin(async move {
             let body = propfind_body(PROPS);
-            // The ancestors first (a few small answers), then each watched entry's answer becomes entries
-            // as soon as it arrives: a few answers in memory at a time, not all of them. A server known
-            // to repeat inherited locks in every member's own entry needs only a watched file's ancestors,
-            // to tell a lock on the file from one it inherits (Apache names no lock root).
-            let files_only = self.inheritance() == Inheritance::Repeated;
-            let ancestors = ancestors_to_check(watch, files_only);
-            let replies = self.fetch_ancestors(&ancestors, body.clone()).await;
-            let inherited = self.inherited(replies)?;
+            // Each answer becomes entries as soon as it arrives (a few answers in memory, not all), which
+            // needs the depth-infinity locks of the ancestors first. Which ancestors depends on what the
+            // server has shown: every server's first reading waits for its first answer to tell.
+            let mut inherited = match self.inheritance() {
+                Inheritance::Unknown => None,
+                known => Some(self.read_ancestors(watch, known, body.clone()).await?),
+            };
             let mut files = Vec::with_capacity(self.counts.expected(watch));
-            fetch_each(&self.http, &self.base, watch, body, |entry, result| {
+            let mut waiting = Vec::new();
+            let mut answers =
+                std::pin::pin!(fetch_stream(&self.http, &self.base, watch, body.clone()));
+            for entry in watch {
+                let Some(result) = answers.next().await else {
+                    break;
+                };
                 if let Ok(fetched) = &result {
                     self.learn(fetched.inheritance);
                 }
-                let before = files.len();
-                self.assemble_one(entry, result, &inherited, now, &mut files)?;
-                self.counts.record(entry, files.len() - before);
-                Ok(())
-            })
-            .await?;
+                if let Some(inherited) = &inherited {
+                    self.take(entry, result, inherited, now, &mut files)?;
+                    continue;
+                }
+                match result {
+                    Err(err) if err.is_server_wide() => return Err(err),
+                    result => waiting.push((entry, result)),
+                }
+                let learned = self.inheritance();
+                if learned != Inheritance::Unknown {
+                    let known = self.read_ancestors(watch, learned, body.clone()).await?;
+                    for (entry, result) in waiting.drain(..) {
+                        self.take(entry, result, &known, now, &mut files)?;
+                    }
+                    inherited = Some(known);
+                }
+            }
+            if !waiting.is_empty() {
+                // No answer told how the server reports inherited locks: every ancestor is read.
+                let known = self
+                    .read_ancestors(watch, Inheritance::Unknown, body)
+                    .await?;
+                for (entry, result) in waiting {
+                    self.take(entry, result, &known, now, &mut files)?;
+                }
+            }
             Ok(files)
         })
     }
@@ -316,6 +341,35 @@ impl LockSource for WebDav {
 }
 
 impl WebDav {
+    /// The depth-infinity locks on the ancestors of `watch`'s entries. A server known to repeat inherited
+    /// locks in every member's own entry (`inheritance`) needs only a watched file's ancestors read, to
+    /// tell a lock on the file from one it inherits (Apache names no lock root).
+    async fn read_ancestors(
+        &self,
+        watch: &[String],
+        inheritance: Inheritance,
+        body: bytes::Bytes,
+    ) -> Result<Vec<(String, ActiveLock)>> {
+        let ancestors = ancestors_to_check(watch, inheritance == Inheritance::Repeated);
+        let replies = self.fetch_ancestors(&ancestors, body).await;
+        self.inherited(replies)
+    }
+
+    /// [`Self::assemble_one`], remembering how many entries the answer gave.
+    fn take(
+        &self,
+        entry: &str,
+        result: Result<Fetched>,
+        inherited: &[(String, ActiveLock)],
+        now: DateTime<Utc>,
+        files: &mut Vec<FileEntry>,
+    ) -> Result<()> {
+        let before = files.len();
+        self.assemble_one(entry, result, inherited, now, files)?;
+        self.counts.record(entry, files.len() - before);
+        Ok(())
+    }
+
     /// Reads each ancestor folder with `Depth: 0`, [`CONCURRENCY`] at a time.
     async fn fetch_ancestors(
         &self,
@@ -554,9 +608,25 @@ pub(crate) struct Fetched {
     pub inheritance: Option<Inheritance>,
 }
 
-/// PROPFINDs every watch entry, [`CONCURRENCY`] at a time, handing each answer to `take` in watch order as
-/// soon as it (and every one before it) is in: only the answers under way or waiting for their turn are
-/// held, not all of them. Stops at the first `Err` from `take` (the requests still under way are dropped).
+/// PROPFINDs every watch entry, [`CONCURRENCY`] at a time: the answers in watch order, each as soon as it
+/// (and every one before it) is in, so only the answers under way or waiting for their turn are held.
+pub(crate) fn fetch_stream<'a>(
+    http: &'a HttpClient,
+    base: &'a Url,
+    watch: &'a [String],
+    body: bytes::Bytes,
+) -> impl futures_util::Stream<Item = Result<Fetched>> + Send + 'a {
+    // Futures are built first and then buffered: a closure inside the stream would need a
+    // higher-ranked lifetime the compiler cannot prove for a boxed, Send future.
+    let futures: Vec<_> = watch
+        .iter()
+        .map(|entry| fetch(http, base, entry, body.clone()))
+        .collect();
+    stream::iter(futures).buffered(CONCURRENCY)
+}
+
+/// [`fetch_stream`], handing each answer to `take` with its watch entry. Stops at the first `Err` from
+/// `take` (the requests still under way are dropped).
 pub(crate) async fn fetch_each(
     http: &HttpClient,
     base: &Url,
@@ -564,13 +634,7 @@ pub(crate) async fn fetch_each(
     body: bytes::Bytes,
     mut take: impl FnMut(&str, Result<Fetched>) -> Result<()>,
 ) -> Result<()> {
-    // Futures are built first and then buffered: a closure inside the stream would need a
-    // higher-ranked lifetime the compiler cannot prove for a boxed, Send future.
-    let futures: Vec<_> = watch
-        .iter()
-        .map(|entry| fetch(http, base, entry, body.clone()))
-        .collect();
-    let mut answers = stream::iter(futures).buffered(CONCURRENCY);
+    let mut answers = std::pin::pin!(fetch_stream(http, base, watch, body));
     for entry in watch {
         match answers.next().await {
             Some(answer) => take(entry, answer)?,
