@@ -143,6 +143,7 @@ fn config_path() -> PathBuf {
 
 /// Runs the desktop app until the user quits.
 pub fn run() {
+    lockwatch::memory::release_freed_memory_promptly();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("LOCKWATCH_LOG")
