@@ -65,15 +65,13 @@ impl EntryCounts {
             .sum()
     }
 
-    /// Remembers that watch entry `entry` gave `count` entries.
-    pub(crate) fn record(&self, entry: &str, count: usize) {
-        if webdav::is_folder(entry) {
-            let mut counts = crate::sync::guard(&self.0);
-            match counts.get_mut(entry) {
-                Some(known) => *known = count,
-                None => {
-                    counts.insert(entry.to_owned(), count);
-                }
+    /// Remembers that watched folder `folder` gave `count` entries.
+    pub(crate) fn record(&self, folder: &str, count: usize) {
+        let mut counts = crate::sync::guard(&self.0);
+        match counts.get_mut(folder) {
+            Some(known) => *known = count,
+            None => {
+                counts.insert(folder.to_owned(), count);
             }
         }
     }

@@ -189,7 +189,7 @@ impl LockSource for WebDav {
                     self.learn(fetched.inheritance);
                 }
                 if let Some(inherited) = &inherited {
-                    self.take(entry, result, inherited, now, &mut files)?;
+                    self.assemble_one(entry, result, inherited, now, &mut files)?;
                     continue;
                 }
                 match result {
@@ -200,7 +200,7 @@ impl LockSource for WebDav {
                 if learned != Inheritance::Unknown {
                     let known = self.read_ancestors(watch, learned, body.clone()).await?;
                     for (entry, result) in waiting.drain(..) {
-                        self.take(entry, result, &known, now, &mut files)?;
+                        self.assemble_one(entry, result, &known, now, &mut files)?;
                     }
                     inherited = Some(known);
                 }
@@ -211,7 +211,7 @@ impl LockSource for WebDav {
                     .read_ancestors(watch, Inheritance::Unknown, body)
                     .await?;
                 for (entry, result) in waiting {
-                    self.take(entry, result, &known, now, &mut files)?;
+                    self.assemble_one(entry, result, &known, now, &mut files)?;
                 }
             }
             Ok(files)
@@ -341,9 +341,10 @@ impl LockSource for WebDav {
 }
 
 impl WebDav {
-    /// The depth-infinity locks on the ancestors of `watch`'s entries. A server known to repeat inherited
-    /// locks in every member's own entry (`inheritance`) needs only a watched file's ancestors read, to
-    /// tell a lock on the file from one it inherits (Apache names no lock root).
+    /// The depth-infinity locks on the ancestors of `watch`'s entries, by folder; a server-wide failure is
+    /// `Err`. The ancestors are read with `Depth: 0`, [`CONCURRENCY`] at a time. A server known to repeat
+    /// inherited locks in every member's own entry (`inheritance`) needs only a watched file's ancestors
+    /// read, to tell a lock on the file from one it inherits (Apache names no lock root).
     async fn read_ancestors(
         &self,
         watch: &[String],
@@ -351,46 +352,13 @@ impl WebDav {
         body: bytes::Bytes,
     ) -> Result<Vec<(String, ActiveLock)>> {
         let ancestors = ancestors_to_check(watch, inheritance == Inheritance::Repeated);
-        let replies = self.fetch_ancestors(&ancestors, body).await;
-        self.inherited(replies)
-    }
-
-    /// [`Self::assemble_one`], remembering how many entries the answer gave.
-    fn take(
-        &self,
-        entry: &str,
-        result: Result<Fetched>,
-        inherited: &[(String, ActiveLock)],
-        now: DateTime<Utc>,
-        files: &mut Vec<FileEntry>,
-    ) -> Result<()> {
-        let before = files.len();
-        self.assemble_one(entry, result, inherited, now, files)?;
-        self.counts.record(entry, files.len() - before);
-        Ok(())
-    }
-
-    /// Reads each ancestor folder with `Depth: 0`, [`CONCURRENCY`] at a time.
-    async fn fetch_ancestors(
-        &self,
-        ancestors: &[String],
-        body: bytes::Bytes,
-    ) -> Vec<(String, Result<Vec<Response>>)> {
-        let replies = propfind_each(&self.http, &self.base, ancestors, body).await;
-        ancestors.iter().cloned().zip(replies).collect()
-    }
-
-    /// The depth-infinity locks the ancestors' answers show, by folder; a server-wide failure is `Err`.
-    fn inherited(
-        &self,
-        ancestor_replies: Vec<(String, Result<Vec<Response>>)>,
-    ) -> Result<Vec<(String, ActiveLock)>> {
+        let replies = propfind_each(&self.http, &self.base, &ancestors, body).await;
         let mut inherited: Vec<(String, ActiveLock)> = Vec::new();
-        for (folder, reply) in ancestor_replies {
+        for (folder, reply) in ancestors.iter().zip(replies) {
             match reply {
                 Ok(responses) => {
                     if let Some(r) = responses.first() {
-                        inherited.extend(infinity_locks(&folder, r));
+                        inherited.extend(infinity_locks(folder, r));
                     }
                 }
                 Err(err) if err.is_server_wide() => return Err(err),
@@ -400,12 +368,12 @@ impl WebDav {
                 }
             }
         }
-
         Ok(inherited)
     }
 
     /// Turns the answer for watch entry `entry` into entries (appended to `files`): each member with its
-    /// own locks and those it inherits from `inherited`. A server-wide failure is `Err`.
+    /// own locks and those it inherits from `inherited`; a folder's member count is remembered for the next
+    /// reading. A server-wide failure is `Err`.
     fn assemble_one(
         &self,
         entry: &str,
@@ -431,6 +399,7 @@ impl WebDav {
                     for (path, response) in &fetched.members {
                         files.push(self.entry(path, response, &applicable, now));
                     }
+                    self.counts.record(entry, fetched.members.len());
                 } else if let Some(own) = &fetched.own {
                     files.push(self.entry(entry, own, &applicable, now));
                 }
