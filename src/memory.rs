@@ -25,3 +25,23 @@ pub fn release_freed_memory_promptly() {
         }
     }
 }
+
+/// Gives every whole page of freed memory back to the system, wherever it lies in the heap.
+///
+/// [`release_freed_memory_promptly`] returns the top of the heap only. A full reading frees the previous
+/// reading's entries while the new ones are being allocated among them, so what it frees ends up in holes
+/// between live blocks, which glibc keeps: without this, the process grew by most of a megabyte with
+/// every full poll of 10,000 files. The watch engine calls it after each full reading; it costs
+/// a walk over the allocator's free lists. Does nothing on other platforms and C libraries.
+pub fn return_free_pages() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        #[allow(unsafe_code)]
+        // SAFETY: `malloc_trim` takes the allocator's own locks and only releases pages of free chunks
+        // (with `madvise`); no live allocation is touched. Its result (whether anything was released)
+        // needs no handling.
+        unsafe {
+            libc::malloc_trim(0);
+        }
+    }
+}

@@ -628,6 +628,10 @@ impl ServerTask {
                     unchanged,
                 };
                 self.publish(change, Some(now), now);
+                if full {
+                    // The previous reading's entries were just dropped, in holes among the new ones.
+                    crate::memory::return_free_pages();
+                }
                 true
             }
             Err(err) => {
