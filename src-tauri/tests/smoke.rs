@@ -817,17 +817,7 @@ fn the_watch_loop_is_given_a_snapshot_only_when_something_changed() {
         let session = Session::open(path, env).await;
         let _updates = session.start_watching(Arc::new(DesktopNotifier::new(None)));
 
-        let started = std::time::Instant::now();
-        let first = loop {
-            if let Some(snapshot) = session.watched_change(chrono::Utc::now()) {
-                break snapshot;
-            }
-            assert!(
-                started.elapsed() < std::time::Duration::from_secs(30),
-                "no first reading"
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        };
+        let first = next_change(&session, "no first reading").await;
         assert!(!first.files.is_empty());
         // Unchanged apart from the time: nothing to publish, and the latest snapshot has the new time.
         let later = chrono::Utc::now() + chrono::Duration::seconds(5);
@@ -843,17 +833,7 @@ fn the_watch_loop_is_given_a_snapshot_only_when_something_changed() {
         // Reading the servers again changes their "checked at": that is published.
         session.set_paused(false);
         session.refresh(chrono::Utc::now()).await.expect("refresh");
-        let started = std::time::Instant::now();
-        let next = loop {
-            if let Some(snapshot) = session.watched_change(chrono::Utc::now()) {
-                break snapshot;
-            }
-            assert!(
-                started.elapsed() < std::time::Duration::from_secs(30),
-                "the new reading was not published"
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        };
+        let next = next_change(&session, "the new reading was not published").await;
         assert!(
             next.servers[0].checked_at > first.servers[0].checked_at,
             "{:?} after {:?}",
@@ -861,4 +841,19 @@ fn the_watch_loop_is_given_a_snapshot_only_when_something_changed() {
             first.servers[0].checked_at
         );
     });
+}
+
+/// The next snapshot the watch loop would publish, asked for every 50 ms; fails with `missing` after 30 s.
+async fn next_change(session: &Session, missing: &str) -> lockwatch_app::dto::Snapshot {
+    let started = std::time::Instant::now();
+    loop {
+        if let Some(snapshot) = session.watched_change(chrono::Utc::now()) {
+            return snapshot;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "{missing}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }
