@@ -195,14 +195,21 @@ pub enum TokenSource {
 
 impl ServerConfig {
     /// Everything to read: the watch list plus wanted files no watch entry covers, without duplicates.
+    /// A file listed on its own and in a watched folder is read with the folder; a watched folder inside
+    /// another is read on its own (the outer listing shows it, not its members).
     pub fn read_set(&self) -> Vec<String> {
-        let mut out: Vec<String> = Vec::new();
-        for path in self.watch.iter().chain(self.wanted.iter()) {
-            let covered = out.iter().any(|p| p == path || is_direct_member(p, path));
-            if !covered {
-                out.push(path.clone());
-            }
-        }
+        let mut out: Vec<String> = self.watch.clone();
+        out.extend(self.wanted.iter().cloned());
+        let all = out.clone();
+        let mut seen = Vec::new();
+        out.retain(|path| {
+            let listed = all
+                .iter()
+                .any(|p| p != path && !is_folder(path) && is_direct_member(p, path));
+            let first = !seen.contains(path);
+            seen.push(path.clone());
+            first && !listed
+        });
         out
     }
 
@@ -226,10 +233,28 @@ impl ServerConfig {
     }
 }
 
+/// Whether a watch entry names a folder (watched through its members): `""` (the server folder) or a path
+/// ending in `/`.
+pub fn is_folder(entry: &str) -> bool {
+    entry.is_empty() || entry.ends_with('/')
+}
+
+/// The entry of the read list `entries` that a reading's entry for `path` belongs to: the entry naming
+/// `path` itself, else the watched folder `path` is a direct member of. `None` when no entry reads it.
+/// A reading of `entries` hands over each entry's part by this rule (see
+/// [`LockSource::poll_each`](crate::protocol::LockSource::poll_each)).
+pub fn owner<'a>(entries: &'a [String], path: &str) -> Option<&'a str> {
+    entries
+        .iter()
+        .find(|entry| *entry == path)
+        .or_else(|| entries.iter().find(|entry| is_direct_member(entry, path)))
+        .map(String::as_str)
+}
+
 /// Whether `path` is a direct member of folder `folder` (a path ending in `/`, or `""` for the server
 /// folder itself); false when `folder` names a file.
 pub fn is_direct_member(folder: &str, path: &str) -> bool {
-    (folder.is_empty() || folder.ends_with('/'))
+    is_folder(folder)
         && path
             .strip_prefix(folder)
             .is_some_and(|rest| !rest.is_empty() && !rest.trim_end_matches('/').contains('/'))
@@ -872,6 +897,37 @@ url = "http://127.0.0.1:8080/dav/"
         assert!(!is_direct_member("", "Reports/a.odt"));
         // A watched file has no members, whatever its name.
         assert!(!is_direct_member("Reports", "Reportsa.odt"));
+    }
+
+    #[test]
+    fn the_read_set_reads_nested_folders_and_each_file_once() {
+        let config = parse(
+            "[[servers]]\nname = \"a\"\nurl = \"http://h/\"\nwatch = [\"Reports/a.odt\", \"Reports/\", \"Reports/2026/\", \"Budget.xlsx\", \"Reports/\"]\nwanted = [\"Reports/b.odt\", \"Other.odt\", \"Budget.xlsx\"]\n",
+        )
+        .unwrap();
+        let server = &config.servers[0];
+        // Files listed by a watched folder are read with it, wherever they appear; the folder inside
+        // the watched one has members of its own to read.
+        assert_eq!(
+            server.read_set(),
+            vec!["Reports/", "Reports/2026/", "Budget.xlsx", "Other.odt"]
+        );
+        assert!(server.covers("Reports/2026/q1.odt"));
+    }
+
+    #[test]
+    fn each_path_of_a_reading_belongs_to_one_entry_of_the_read_list() {
+        let list: Vec<String> = ["Reports/", "Reports/2026/", "Reports/a.odt", ""]
+            .map(String::from)
+            .to_vec();
+        assert_eq!(owner(&list, "Reports/b.odt"), Some("Reports/"));
+        // The entry naming a path wins over the folder listing it.
+        assert_eq!(owner(&list, "Reports/a.odt"), Some("Reports/a.odt"));
+        assert_eq!(owner(&list, "Reports/2026/"), Some("Reports/2026/"));
+        assert_eq!(owner(&list, "Reports/2026/q1.odt"), Some("Reports/2026/"));
+        assert_eq!(owner(&list, "Top.odt"), Some(""));
+        assert_eq!(owner(&list, "Reports/2026/deep/x.odt"), None);
+        assert_eq!(owner(&list[..1], "Elsewhere.odt"), None);
     }
 
     #[test]

@@ -28,12 +28,12 @@ use url::Url;
 use super::multistatus::{NcProps, Prop, Response};
 use std::time::Duration;
 
-use super::webdav::{fetch, fetch_each, is_folder, method, propfind_each, response_error, to_lock};
+use super::webdav::{fetch, fetch_each, method, propfind_each, response_error, to_lock};
 use super::{
     EntryCounts, LockRequest, LockSource, Polled, Taken, action_error, dav_classes, propfind_body,
     resource_url, status_error,
 };
-use crate::config::ServerConfig;
+use crate::config::{ServerConfig, is_folder};
 use crate::error::{Error, ErrorInfo, Result};
 use crate::http::{HttpClient, headers};
 use crate::model::{

@@ -36,7 +36,7 @@ use super::{
     EntryCounts, LockRequest, LockSource, Taken, action_error, dav_classes, propfind,
     propfind_body, relative_path, resource_url, same_path, status_error,
 };
-use crate::config::ServerConfig;
+use crate::config::{ServerConfig, is_folder};
 use crate::error::{Error, ErrorInfo, Result};
 use crate::http::{HttpClient, headers};
 use crate::model::{
@@ -631,11 +631,6 @@ pub(crate) async fn propfind_each(
         })
         .collect();
     stream::iter(futures).buffered(CONCURRENCY).collect().await
-}
-
-/// Whether a watch entry names a folder (watched through its members).
-pub(crate) fn is_folder(entry: &str) -> bool {
-    entry.is_empty() || entry.ends_with('/')
 }
 
 /// Parses a multistatus body into a result the engine can report.
