@@ -35,7 +35,7 @@ use crate::error::{Error, Result};
 use crate::held::{self, HeldLocks};
 use crate::history::History;
 use crate::model::{FileEntry, ServerStatus, StatusReport};
-use crate::protocol::{Polled, Server};
+use crate::protocol::{Server, Take};
 use crate::secrets::SecretStore;
 use crate::sync::guard;
 use crate::watch::notice::{Announcer, LockTaker, Notice, Notifier};
@@ -137,16 +137,20 @@ impl Gates {
 }
 
 impl MarkingReader {
-    /// Marks the locks of `files` that the held-lock store says are the user's.
-    fn mark(&self, files: &mut [FileEntry]) {
-        match self.held.load() {
-            Ok(entries) if !entries.is_empty() => {
-                for file in files {
-                    held::mark_mine(&entries, &file.path, &self.server, &mut file.locks);
-                }
+    /// The locks the held-lock store says are the user's (none when it cannot be read).
+    fn held(&self) -> Vec<held::HeldLock> {
+        self.held.load().unwrap_or_else(|err| {
+            tracing::warn!(error = %err, "cannot read the held-lock store");
+            Vec::new()
+        })
+    }
+
+    /// Marks the locks of `files` that `held` says are the user's.
+    fn mark(&self, held: &[held::HeldLock], files: &mut [FileEntry]) {
+        if !held.is_empty() {
+            for file in files {
+                held::mark_mine(held, &file.path, &self.server, &mut file.locks);
             }
-            Ok(_) => {}
-            Err(err) => tracing::warn!(error = %err, "cannot read the held-lock store"),
         }
     }
 }
@@ -160,21 +164,25 @@ impl Reader for MarkingReader {
         Box::pin(async move {
             let _turn = self.gate.lock().await;
             let mut files = self.inner.read(paths, now).await?;
-            self.mark(&mut files);
+            self.mark(&self.held(), &mut files);
             Ok(files)
         })
     }
 
-    fn poll<'a>(
+    fn poll_each<'a>(
         &'a self,
         paths: &'a [String],
         now: DateTime<Utc>,
-    ) -> BoxFuture<'a, Result<Polled>> {
+        take: &'a mut Take<'_>,
+    ) -> BoxFuture<'a, Result<Vec<String>>> {
         Box::pin(async move {
             let _turn = self.gate.lock().await;
-            let mut polled = self.inner.poll(paths, now).await?;
-            self.mark(&mut polled.files);
-            Ok(polled)
+            let held = self.held();
+            let mut marked = |entry: &str, mut files: Vec<FileEntry>| {
+                self.mark(&held, &mut files);
+                take(entry, files);
+            };
+            self.inner.poll_each(paths, now, &mut marked).await
         })
     }
 

@@ -240,12 +240,17 @@ async fn auto_lock_and_lock_it_now_take_the_file_for_the_user() {
     ];
     let mut child = spawn_watch(home.path(), &config, &env);
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    for name in ["Budget.xlsx", "Plan.odt"] {
-        wait_for_event(&mut lines, Duration::from_secs(30), "locked event", |v| {
-            v["event"] == "locked" && v["path"] == name
+    // Both in one reading, in the order the files are read.
+    let mut locked = Vec::new();
+    while locked.len() < 2 {
+        let event = wait_for_event(&mut lines, Duration::from_secs(30), "locked event", |v| {
+            v["event"] == "locked"
         })
         .await;
+        locked.push(event["path"].as_str().unwrap().to_owned());
     }
+    locked.sort();
+    assert_eq!(locked, ["Budget.xlsx", "Plan.odt"]);
 
     // Auto-lock: the moment Bob lets go of the budget, it is Alice's.
     assert!(

@@ -38,12 +38,25 @@ pub struct Polled {
     pub unchanged: Vec<String>,
 }
 
-impl From<Vec<FileEntry>> for Polled {
-    /// A poll that read everything.
-    fn from(files: Vec<FileEntry>) -> Polled {
-        Polled {
-            files,
-            unchanged: Vec::new(),
+/// Where [`LockSource::poll_each`] hands over each entry of the read list's part as soon as it is read:
+/// the entry, and every entry of the reading that belongs to it by [`owner`](crate::config::owner) (a
+/// file's own entry, or a folder's members).
+pub type Take<'a> = dyn FnMut(&str, Vec<FileEntry>) + Send + 'a;
+
+/// Hands `files`, a reading of the read list `watch`, to `take` entry by entry of the list, each entry
+/// once and with what belongs to it; entries of no entry are left out.
+pub(crate) fn hand_out(watch: &[String], files: Vec<FileEntry>, take: &mut Take<'_>) {
+    let mut parts: Vec<Vec<FileEntry>> = watch.iter().map(|_| Vec::new()).collect();
+    for file in files {
+        let index = crate::config::owner(watch, &file.path)
+            .and_then(|entry| watch.iter().position(|w| w == entry));
+        if let Some(index) = index {
+            parts[index].push(file);
+        }
+    }
+    for (index, (entry, part)) in watch.iter().zip(parts).enumerate() {
+        if !watch[..index].contains(entry) {
+            take(entry, part);
         }
     }
 }
@@ -92,15 +105,39 @@ pub trait LockSource: Send + Sync {
         now: DateTime<Utc>,
     ) -> BoxFuture<'a, Result<Vec<FileEntry>>>;
 
-    /// [`read`](LockSource::read) as one of a series of polls: the source may skip folders it can tell
-    /// have not changed since its previous poll, and say so in [`Polled::unchanged`] (their members are as
-    /// the caller last knew them). The default reads everything.
+    /// [`read`](LockSource::read) of a whole read list (a server task's), as one of a series of polls,
+    /// handing each entry's part to `take` as soon as it is read instead of collecting them: the caller
+    /// folds each part in ([`Fold`](crate::watch::diff::Fold)), so a reading is never held whole. Every
+    /// entry of `watch` is handed over once, except the folders the source can tell have not changed
+    /// since its previous poll: it returns those, and their members are as the caller last knew them.
+    /// The default reads everything with [`read`](LockSource::read) and hands it out.
+    fn poll_each<'a>(
+        &'a self,
+        watch: &'a [String],
+        now: DateTime<Utc>,
+        take: &'a mut Take<'_>,
+    ) -> BoxFuture<'a, Result<Vec<String>>> {
+        Box::pin(async move {
+            hand_out(watch, self.read(watch, now).await?, take);
+            Ok(Vec::new())
+        })
+    }
+
+    /// [`poll_each`](LockSource::poll_each), collected.
     fn poll<'a>(
         &'a self,
         watch: &'a [String],
         now: DateTime<Utc>,
     ) -> BoxFuture<'a, Result<Polled>> {
-        Box::pin(async move { self.read(watch, now).await.map(Polled::from) })
+        Box::pin(async move {
+            let mut files = Vec::new();
+            let unchanged = self
+                .poll_each(watch, now, &mut |_: &str, part: Vec<FileEntry>| {
+                    files.extend(part);
+                })
+                .await?;
+            Ok(Polled { files, unchanged })
+        })
     }
 
     /// Takes a lock on the file at `path`. Success means the server said yes; callers re-read the state

@@ -30,7 +30,7 @@ use std::time::Duration;
 
 use super::webdav::{fetch, fetch_each, method, propfind_each, response_error, to_lock};
 use super::{
-    EntryCounts, LockRequest, LockSource, Polled, Taken, action_error, dav_classes, propfind_body,
+    EntryCounts, LockRequest, LockSource, Take, Taken, action_error, dav_classes, propfind_body,
     resource_url, status_error,
 };
 use crate::config::{ServerConfig, is_folder};
@@ -269,42 +269,40 @@ impl Nextcloud {
         &self,
         watch: &[String],
         now: DateTime<Utc>,
-    ) -> Result<(Vec<FileEntry>, Vec<(String, FolderMark)>)> {
+        take: &mut Take<'_>,
+    ) -> Result<Vec<(String, FolderMark)>> {
         let body = propfind_body(PROPS);
-        // Each answer becomes entries as soon as it arrives: a few answers in memory, not all.
-        let mut files = Vec::with_capacity(self.counts.expected(watch));
+        // Each answer becomes entries as soon as it arrives, and goes on at once: a few answers in
+        // memory, not all.
         let mut listings = Vec::new();
         fetch_each(&self.http, &self.base, watch, body, |entry, result| {
-            match result {
+            let files = match result {
                 Ok(fetched) if is_folder(entry) => {
-                    let first = files.len();
-                    files.extend(
-                        fetched
-                            .members
-                            .iter()
-                            .map(|(path, r)| self.entry(path, r, now)),
-                    );
-                    self.counts.record(entry, files.len() - first);
+                    let files: Vec<FileEntry> = fetched
+                        .members
+                        .iter()
+                        .map(|(path, r)| self.entry(path, r, now))
+                        .collect();
+                    self.counts.record(entry, files.len());
                     let etag = fetched.own.as_ref().and_then(|own| own.props.etag.found());
                     if let Some(etag) = etag {
-                        listings.push((
-                            entry.to_owned(),
-                            FolderMark::of(etag.clone(), &files[first..]),
-                        ));
+                        listings.push((entry.to_owned(), FolderMark::of(etag.clone(), &files)));
                     }
+                    files
                 }
-                Ok(fetched) => {
-                    if let Some(own) = &fetched.own {
-                        files.push(self.entry(entry, own, now));
-                    }
-                }
+                Ok(fetched) => fetched
+                    .own
+                    .iter()
+                    .map(|own| self.entry(entry, own, now))
+                    .collect(),
                 Err(err) if err.is_server_wide() => return Err(err),
-                Err(err) => files.push(super::unreadable(&self.name, &self.base, entry, &err)),
-            }
+                Err(err) => vec![super::unreadable(&self.name, &self.base, entry, &err)],
+            };
+            take(entry, files);
             Ok(())
         })
         .await?;
-        Ok((files, listings))
+        Ok(listings)
     }
 
     /// The etags of `folders` (`Depth: 0`); `None` where one cannot be had, which lists that folder in
@@ -329,16 +327,24 @@ impl LockSource for Nextcloud {
         watch: &'a [String],
         now: DateTime<Utc>,
     ) -> BoxFuture<'a, Result<Vec<FileEntry>>> {
-        Box::pin(async move { Ok(self.list(watch, now).await?.0) })
+        Box::pin(async move {
+            let mut files = Vec::with_capacity(self.counts.expected(watch));
+            self.list(watch, now, &mut |_: &str, part: Vec<FileEntry>| {
+                files.extend(part);
+            })
+            .await?;
+            Ok(files)
+        })
     }
 
     /// Lists every folder of `watch` whose etag moved since the previous poll (or all of them, every
     /// [`CHECK_EVERY`]th poll): see the module documentation.
-    fn poll<'a>(
+    fn poll_each<'a>(
         &'a self,
         watch: &'a [String],
         now: DateTime<Utc>,
-    ) -> BoxFuture<'a, Result<Polled>> {
+        take: &'a mut Take<'_>,
+    ) -> BoxFuture<'a, Result<Vec<String>>> {
         Box::pin(async move {
             let (check, known) = {
                 let marks = guard(&self.marks);
@@ -364,7 +370,7 @@ impl LockSource for Nextcloud {
                 .filter(|w| !unchanged.contains(w))
                 .cloned()
                 .collect();
-            let (files, listings) = self.list(&listed, now).await?;
+            let listings = self.list(&listed, now, take).await?;
             let mut marks = guard(&self.marks);
             for (folder, mark) in listings {
                 if check
@@ -381,7 +387,7 @@ impl LockSource for Nextcloud {
             }
             marks.folders.retain(|folder, _| watch.contains(folder));
             marks.since_check = if check { 0 } else { marks.since_check + 1 };
-            Ok(Polled { files, unchanged })
+            Ok(unchanged)
         })
     }
 

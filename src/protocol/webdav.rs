@@ -33,7 +33,7 @@ use reqwest::Method;
 use reqwest::header::HeaderMap;
 
 use super::{
-    EntryCounts, LockRequest, LockSource, Taken, action_error, dav_classes, propfind,
+    EntryCounts, LockRequest, LockSource, Take, Taken, action_error, dav_classes, propfind,
     propfind_body, relative_path, resource_url, same_path, status_error,
 };
 use crate::config::{ServerConfig, is_folder};
@@ -169,52 +169,24 @@ impl LockSource for WebDav {
         now: DateTime<Utc>,
     ) -> BoxFuture<'a, Result<Vec<FileEntry>>> {
         Box::pin(async move {
-            let body = propfind_body(PROPS);
-            // Each answer becomes entries as soon as it arrives (a few answers in memory, not all), which
-            // needs the depth-infinity locks of the ancestors first. Which ancestors depends on what the
-            // server has shown: every server's first reading waits for its first answer to tell.
-            let mut inherited = match self.inheritance() {
-                Inheritance::Unknown => None,
-                known => Some(self.read_ancestors(watch, known, body.clone()).await?),
-            };
             let mut files = Vec::with_capacity(self.counts.expected(watch));
-            let mut waiting = Vec::new();
-            let mut answers =
-                std::pin::pin!(fetch_stream(&self.http, &self.base, watch, body.clone()));
-            for entry in watch {
-                let Some(result) = answers.next().await else {
-                    break;
-                };
-                if let Ok(fetched) = &result {
-                    self.learn(fetched.inheritance);
-                }
-                if let Some(inherited) = &inherited {
-                    self.assemble_one(entry, result, inherited, now, &mut files)?;
-                    continue;
-                }
-                match result {
-                    Err(err) if err.is_server_wide() => return Err(err),
-                    result => waiting.push((entry, result)),
-                }
-                let learned = self.inheritance();
-                if learned != Inheritance::Unknown {
-                    let known = self.read_ancestors(watch, learned, body.clone()).await?;
-                    for (entry, result) in waiting.drain(..) {
-                        self.assemble_one(entry, result, &known, now, &mut files)?;
-                    }
-                    inherited = Some(known);
-                }
-            }
-            if !waiting.is_empty() {
-                // No answer told how the server reports inherited locks: every ancestor is read.
-                let known = self
-                    .read_ancestors(watch, Inheritance::Unknown, body)
-                    .await?;
-                for (entry, result) in waiting {
-                    self.assemble_one(entry, result, &known, now, &mut files)?;
-                }
-            }
+            self.read_each(watch, now, &mut |_: &str, part: Vec<FileEntry>| {
+                files.extend(part);
+            })
+            .await?;
             Ok(files)
+        })
+    }
+
+    fn poll_each<'a>(
+        &'a self,
+        watch: &'a [String],
+        now: DateTime<Utc>,
+        take: &'a mut Take<'_>,
+    ) -> BoxFuture<'a, Result<Vec<String>>> {
+        Box::pin(async move {
+            self.read_each(watch, now, take).await?;
+            Ok(Vec::new())
         })
     }
 
@@ -341,6 +313,59 @@ impl LockSource for WebDav {
 }
 
 impl WebDav {
+    /// Reads every entry of `watch`, handing each entry's part to `take` as soon as its answer is in.
+    async fn read_each(
+        &self,
+        watch: &[String],
+        now: DateTime<Utc>,
+        take: &mut Take<'_>,
+    ) -> Result<()> {
+        let body = propfind_body(PROPS);
+        // Each answer becomes entries as soon as it arrives (a few answers in memory, not all), which
+        // needs the depth-infinity locks of the ancestors first. Which ancestors depends on what the
+        // server has shown: every server's first reading waits for its first answer to tell.
+        let mut inherited = match self.inheritance() {
+            Inheritance::Unknown => None,
+            known => Some(self.read_ancestors(watch, known, body.clone()).await?),
+        };
+        let mut waiting = Vec::new();
+        let mut answers = std::pin::pin!(fetch_stream(&self.http, &self.base, watch, body.clone()));
+        for entry in watch {
+            let Some(result) = answers.next().await else {
+                break;
+            };
+            if let Ok(fetched) = &result {
+                self.learn(fetched.inheritance);
+            }
+            if let Some(inherited) = &inherited {
+                take(entry, self.assemble_one(entry, result, inherited, now)?);
+                continue;
+            }
+            match result {
+                Err(err) if err.is_server_wide() => return Err(err),
+                result => waiting.push((entry, result)),
+            }
+            let learned = self.inheritance();
+            if learned != Inheritance::Unknown {
+                let known = self.read_ancestors(watch, learned, body.clone()).await?;
+                for (entry, result) in waiting.drain(..) {
+                    take(entry, self.assemble_one(entry, result, &known, now)?);
+                }
+                inherited = Some(known);
+            }
+        }
+        if !waiting.is_empty() {
+            // No answer told how the server reports inherited locks: every ancestor is read.
+            let known = self
+                .read_ancestors(watch, Inheritance::Unknown, body)
+                .await?;
+            for (entry, result) in waiting {
+                take(entry, self.assemble_one(entry, result, &known, now)?);
+            }
+        }
+        Ok(())
+    }
+
     /// The depth-infinity locks on the ancestors of `watch`'s entries, by folder; a server-wide failure is
     /// `Err`. The ancestors are read with `Depth: 0`, [`CONCURRENCY`] at a time. A server known to repeat
     /// inherited locks in every member's own entry (`inheritance`) needs only a watched file's ancestors
@@ -371,7 +396,7 @@ impl WebDav {
         Ok(inherited)
     }
 
-    /// Turns the answer for watch entry `entry` into entries (appended to `files`): each member with its
+    /// Turns the answer for watch entry `entry` into its entries: each member with its
     /// own locks and those it inherits from `inherited`; a folder's member count is remembered for the next
     /// reading. A server-wide failure is `Err`.
     fn assemble_one(
@@ -380,8 +405,8 @@ impl WebDav {
         result: Result<Fetched>,
         inherited: &[(String, ActiveLock)],
         now: DateTime<Utc>,
-        files: &mut Vec<FileEntry>,
-    ) -> Result<()> {
+    ) -> Result<Vec<FileEntry>> {
+        let mut files = Vec::new();
         match result {
             Ok(fetched) => {
                 let mut applicable: Vec<(String, ActiveLock)> = inherited
@@ -396,9 +421,12 @@ impl WebDav {
                     if let Some(own) = &fetched.own {
                         applicable.extend(infinity_locks(entry, own));
                     }
-                    for (path, response) in &fetched.members {
-                        files.push(self.entry(path, response, &applicable, now));
-                    }
+                    files.extend(
+                        fetched
+                            .members
+                            .iter()
+                            .map(|(path, response)| self.entry(path, response, &applicable, now)),
+                    );
                     self.counts.record(entry, fetched.members.len());
                 } else if let Some(own) = &fetched.own {
                     files.push(self.entry(entry, own, &applicable, now));
@@ -407,7 +435,7 @@ impl WebDav {
             Err(err) if err.is_server_wide() => return Err(err),
             Err(err) => files.push(super::unreadable(&self.name, &self.base, entry, &err)),
         }
-        Ok(())
+        Ok(files)
     }
 
     /// Refuses a shared lock up front when the file's `supportedlock` lists only exclusive locks (a server

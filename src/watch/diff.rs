@@ -29,11 +29,12 @@
 //!   server that stays down does not repeat the event; the engine's state shows the retry countdown).
 
 use std::collections::BTreeMap;
+use std::ops::Bound;
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::config::is_direct_member;
+use crate::config::{is_folder, owner};
 use crate::error::ErrorInfo;
 use crate::model::{Expiry, FileEntry, FileState, Lock};
 
@@ -323,19 +324,14 @@ pub fn diff_with(
     events
 }
 
-/// A new reading of one server, for [`apply`]. The default changes nothing: only time passes.
+/// A new reading of some of one server's files, for [`apply`]. The default changes nothing: only time
+/// passes.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Change {
     /// The server's health now; `None` keeps it as it was.
     pub health: Option<Health>,
-    /// The files read.
+    /// The files read: they replace the known files of the same paths.
     pub files: Vec<FileEntry>,
-    /// True when `files` are all of the server's files (the others are gone, except the members of the
-    /// `unchanged` folders); false when they replace only the known files of the same paths.
-    pub complete: bool,
-    /// Watched folders (paths ending in `/`) whose members were not read because the server shows them
-    /// unchanged: their known members stay as they are.
-    pub unchanged: Vec<String>,
 }
 
 /// Folds `change` into `known`, one server's part of a snapshot taken at `since`, in place, and returns
@@ -345,7 +341,7 @@ pub struct Change {
 /// the scheduler keeps a single copy of each server's files this way, which matters for a server with
 /// tens of thousands of them read every few seconds. Files that `change` does not name are the same
 /// entries as before, so only time produces events for them (warnings, expiries). A server never read
-/// before is an empty `known` that is up.
+/// before is an empty `known` that is up. A reading of everything goes through [`Fold`] instead.
 pub fn apply(
     known: &mut ServerReading,
     name: &str,
@@ -360,44 +356,97 @@ pub fn apply(
         known.health = health;
     }
     let elapsed = since.map_or(Duration::zero(), |s| now - s);
-    if change.complete {
-        // In place: the files gone are dropped first, then each entry replaces its predecessor, so at no
-        // time are two maps of every file alive.
-        let mut fresh = change.files;
+    // The entries replaced, by path; a path named twice keeps the entry from before the change.
+    let mut replaced: BTreeMap<String, Option<FileEntry>> = BTreeMap::new();
+    for file in change.files {
+        let path = file.path.clone();
+        let old = known.files.insert(path.clone(), file);
+        replaced.entry(path).or_insert(old);
+    }
+    for (path, file) in &known.files {
+        let old = match replaced.get(path) {
+            Some(old) => old.as_ref(),
+            None => Some(file),
+        };
+        file_events(file, old, since, elapsed, now, options, &mut events);
+    }
+    events
+}
+
+/// A reading of everything a server's task reads (its read list), folded into the server's part of the
+/// snapshot one entry of the list at a time, as the answers arrive: a server with ten folders of a
+/// thousand files never holds a second copy of all its files, only the folder being folded in.
+///
+/// Each [`part`](Fold::part) is everything one entry of the read list gave: a file's entry, or a folder's
+/// members (or the folder's own entry in error). Each path belongs to one entry of the list, by
+/// [`owner`]: a part replaces that entry's known paths, so the ones it no longer lists are gone, and
+/// ignores paths that belong to another entry. [`finish`](Fold::finish) ends the reading: the folders
+/// the server showed unchanged keep their members, whose events only time makes, and a path no entry of
+/// the list reads is dropped.
+///
+/// The events are [`diff_with`]'s between the snapshot before and after, evaluated at `now` and taken at
+/// the snapshot's time `since` before the reading (so a reading that fails half-way has judged its
+/// parts against the same window as a whole one); each part's are in path order. The server is up from
+/// the first part on.
+#[derive(Debug)]
+pub struct Fold<'a> {
+    name: &'a str,
+    read: &'a [String],
+    since: Option<DateTime<Utc>>,
+    elapsed: Duration,
+    now: DateTime<Utc>,
+    options: DiffOptions,
+}
+
+impl<'a> Fold<'a> {
+    /// A reading of server `name`'s read list `read`, at `now`, of a snapshot taken at `since`.
+    pub fn new(
+        name: &'a str,
+        read: &'a [String],
+        since: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+        options: &DiffOptions,
+    ) -> Fold<'a> {
+        Fold {
+            name,
+            read,
+            since,
+            elapsed: since.map_or(Duration::zero(), |s| now - s),
+            now,
+            options: *options,
+        }
+    }
+
+    /// Folds in what read-list entry `entry` gave, and returns its events.
+    pub fn part(
+        &self,
+        known: &mut ServerReading,
+        entry: &str,
+        files: Vec<FileEntry>,
+    ) -> Vec<LockEvent> {
+        let mut events = Vec::new();
+        self.up(known, &mut events);
+        let mut fresh = files;
+        fresh.retain(|f| owner(self.read, &f.path) == Some(entry));
         fresh.sort_unstable_by(|a, b| a.path.cmp(&b.path));
-        // A path read twice in one reading (a file both watched and in a watched folder) counts once.
+        // A path given twice counts once.
         fresh.dedup_by(|a, b| a.path == b.path);
-        let kept = |path: &str| {
-            change
-                .unchanged
-                .iter()
-                .any(|folder| is_direct_member(folder, path))
-        };
-        let is_fresh = |path: &str| {
-            fresh
-                .binary_search_by(|f| f.path.as_str().cmp(path))
-                .is_ok()
-        };
-        if known.files.is_empty() {
-            // The first reading: the map is built in one go, which packs its nodes full (inserted one by
-            // one in order, they stay about half full, and so would the map for as long as it lives).
-            for file in &fresh {
-                file_events(file, None, since, elapsed, now, options, &mut events);
-            }
-            known.files = fresh.into_iter().map(|f| (f.path.clone(), f)).collect();
-            return events;
+        let gone: Vec<String> = self
+            .known_of(known, entry)
+            .filter(|path| {
+                fresh
+                    .binary_search_by(|f| f.path.as_str().cmp(path))
+                    .is_err()
+            })
+            .map(str::to_owned)
+            .collect();
+        for path in gone {
+            known.files.remove(&path);
         }
-        known.files.retain(|path, _| kept(path) || is_fresh(path));
-        let first_file_event = events.len();
-        if !change.unchanged.is_empty() {
-            // The members of unchanged folders are the same entries as before: only time speaks for them.
-            for (path, file) in &known.files {
-                if kept(path) && !is_fresh(path) {
-                    file_events(file, Some(file), since, elapsed, now, options, &mut events);
-                }
-            }
-        }
+        let mut added = Vec::new();
         for file in fresh {
+            let (since, elapsed, now, options) =
+                (self.since, self.elapsed, self.now, &self.options);
             match known.files.get_mut(&file.path) {
                 Some(slot) => {
                     file_events(&file, Some(slot), since, elapsed, now, options, &mut events);
@@ -405,31 +454,86 @@ pub fn apply(
                 }
                 None => {
                     file_events(&file, None, since, elapsed, now, options, &mut events);
-                    known.files.insert(file.path.clone(), file);
+                    added.push(file);
                 }
             }
         }
-        if !change.unchanged.is_empty() {
-            // Back to diff_with's order: by path (stable, so one file's events keep their order).
-            events[first_file_event..].sort_by(|a, b| a.path().cmp(&b.path()));
+        add_all(&mut known.files, added);
+        events
+    }
+
+    /// Ends the reading: `unchanged` are the folders of the read list that were not read because the
+    /// server shows them unchanged. Returns the events only time makes for their members.
+    pub fn finish(&self, known: &mut ServerReading, unchanged: &[String]) -> Vec<LockEvent> {
+        let mut events = Vec::new();
+        self.up(known, &mut events);
+        known
+            .files
+            .retain(|path, _| owner(self.read, path).is_some());
+        let first_file_event = events.len();
+        for folder in unchanged {
+            let members: Vec<&str> = self.known_of(known, folder).collect();
+            for path in members {
+                let file = &known.files[path];
+                let (since, elapsed, now) = (self.since, self.elapsed, self.now);
+                file_events(
+                    file,
+                    Some(file),
+                    since,
+                    elapsed,
+                    now,
+                    &self.options,
+                    &mut events,
+                );
+            }
         }
-    } else {
-        // The entries replaced, by path; a path named twice keeps the entry from before the change.
-        let mut replaced: BTreeMap<String, Option<FileEntry>> = BTreeMap::new();
-        for file in change.files {
-            let path = file.path.clone();
-            let old = known.files.insert(path.clone(), file);
-            replaced.entry(path).or_insert(old);
-        }
-        for (path, file) in &known.files {
-            let old = match replaced.get(path) {
-                Some(old) => old.as_ref(),
-                None => Some(file),
-            };
-            file_events(file, old, since, elapsed, now, options, &mut events);
+        events[first_file_event..].sort_by(|a, b| a.path().cmp(&b.path()));
+        events
+    }
+
+    /// The server answered: [`LockEvent::ServerBack`] if it was down.
+    fn up(&self, known: &mut ServerReading, events: &mut Vec<LockEvent>) {
+        if known.health != Health::Up {
+            health_events(
+                self.name,
+                Some(&known.health),
+                &Health::Up,
+                self.now,
+                events,
+            );
+            known.health = Health::Up;
         }
     }
-    events
+
+    /// The known paths that belong to read-list entry `entry`, in order.
+    fn known_of<'k>(
+        &self,
+        known: &'k ServerReading,
+        entry: &'k str,
+    ) -> impl Iterator<Item = &'k str> + use<'k, 'a> {
+        let read = self.read;
+        known
+            .files
+            .range::<str, _>((Bound::Included(entry), Bound::Unbounded))
+            .map(|(path, _)| path.as_str())
+            .take_while(move |path| path.starts_with(entry) && (is_folder(entry) || *path == entry))
+            .filter(move |path| owner(read, path) == Some(entry))
+    }
+}
+
+/// Adds `files`, in path order and new to `map`. Many at once are merged in one go, which packs the map's
+/// nodes full (inserted one by one in order, they stay about half full, and so would the map for as long
+/// as it lives: a server's first reading adds every file).
+fn add_all(map: &mut BTreeMap<String, FileEntry>, files: Vec<FileEntry>) {
+    if files.len() < 16 {
+        for file in files {
+            map.insert(file.path.clone(), file);
+        }
+    } else {
+        let mut more: BTreeMap<String, FileEntry> =
+            files.into_iter().map(|f| (f.path.clone(), f)).collect();
+        map.append(&mut more);
+    }
 }
 
 /// [`LockEvent::ServerDown`] / [`LockEvent::ServerBack`] on a transition of a server's health.

@@ -216,15 +216,17 @@ fn table() {
         assert_eq!(names(&events), expected, "{case}");
         // Folding the new reading into the old one in place says exactly the same, and leaves the new one.
         let (known, applied) = apply_whole(&previous, &current, now);
-        assert_eq!(applied, events, "{case}: apply");
+        assert_eq!(applied, events, "{case}: fold");
         assert_eq!(
             &known, &current.servers["s"],
-            "{case}: apply leaves the new reading"
+            "{case}: the fold leaves the new reading"
         );
     }
 }
 
-/// [`apply`] of `current`'s whole reading of server "s" onto `previous`'s: the reading after, and the events.
+/// `current`'s whole reading of server "s" folded into `previous`'s as the scheduler does: a reading
+/// that answered through [`Fold`], a part per file, and a failed one through [`apply`]. The reading after,
+/// and the events.
 fn apply_whole(
     previous: &Snapshot,
     current: &Snapshot,
@@ -236,20 +238,30 @@ fn apply_whole(
         .cloned()
         .unwrap_or_else(|| ServerReading::up([]));
     let reading = &current.servers["s"];
-    let change = Change {
-        health: Some(reading.health.clone()),
-        files: reading.files.values().cloned().collect(),
-        complete: true,
-        ..Change::default()
-    };
-    let events = apply(
-        &mut known,
-        "s",
-        previous.at,
-        change,
-        t(now),
-        &DiffOptions::default(),
-    );
+    let options = DiffOptions::default();
+    if reading.health != Health::Up {
+        let change = Change {
+            health: Some(reading.health.clone()),
+            files: reading.files.values().cloned().collect(),
+        };
+        let events = apply(&mut known, "s", previous.at, change, t(now), &options);
+        return (known, events);
+    }
+    let mut read: Vec<String> = known
+        .files
+        .keys()
+        .chain(reading.files.keys())
+        .cloned()
+        .collect();
+    read.sort();
+    read.dedup();
+    let fold = Fold::new("s", &read, previous.at, t(now), &options);
+    let mut events = Vec::new();
+    for entry in &read {
+        let part = reading.files.get(entry).cloned().into_iter().collect();
+        events.extend(fold.part(&mut known, entry, part));
+    }
+    events.extend(fold.finish(&mut known, &[]));
     (known, events)
 }
 
@@ -306,7 +318,6 @@ fn applying_some_files_is_diffing_the_snapshot_with_them_replaced() {
         let change = Change {
             health: Some(Health::Up),
             files,
-            ..Change::default()
         };
         let events = apply(
             &mut known,
@@ -573,7 +584,8 @@ fn a_complete_reading_keeps_the_members_of_unchanged_folders() {
             file("G/gone.odt", FileState::Unlocked, vec![]),
         ],
     );
-    // G/ was listed (read.odt is free now, gone.odt is gone); F/ was not, its etag having stayed.
+    // G/ was listed (read.odt is free now, gone.odt is gone); F/ was not, its etag having stayed. No entry
+    // reads F/sub/ any more.
     let read = file("G/read.odt", FileState::Unlocked, vec![]);
     let mut expected = snap(
         Some(0),
@@ -584,22 +596,73 @@ fn a_complete_reading_keeps_the_members_of_unchanged_folders() {
     );
     expected.at = Some(t(60));
     let mut known = previous.servers["s"].clone();
-    let change = Change {
-        health: Some(Health::Up),
-        files: vec![read],
-        complete: true,
-        unchanged: vec!["F/".into()],
-    };
-    let events = apply(
-        &mut known,
-        "s",
-        previous.at,
-        change,
-        t(60),
-        &DiffOptions::default(),
-    );
+    let list = ["F/".to_owned(), "G/".to_owned()];
+    let fold = Fold::new("s", &list, previous.at, t(60), &DiffOptions::default());
+    let mut events = fold.part(&mut known, "G/", vec![read]);
+    events.extend(fold.finish(&mut known, &["F/".to_owned()]));
     // The kept lock's warning (at 200 - 300 s) is judged for it as for any file the reading did not touch.
     assert_eq!(names(&events), ["unlocked"]);
     assert_eq!(events, diff(&previous, &expected, t(60)));
     assert_eq!(known, expected.servers["s"]);
+}
+
+#[test]
+fn each_part_of_a_reading_replaces_what_its_entry_reads() {
+    let alice = lock("alice", Some("tok-a"), None);
+    let before = vec![
+        file("F/a.odt", FileState::Locked, vec![alice.clone()]),
+        file("F/b.odt", FileState::Unlocked, vec![]),
+        file("F/x.odt", FileState::Unlocked, vec![]),
+        FileEntry::failed(
+            "s",
+            "G/",
+            "http://h/G/",
+            ErrorInfo {
+                kind: ErrorKind::NotFound,
+                message: "G/ was not found".into(),
+            },
+        ),
+    ];
+    let mut previous = down(0, 0);
+    previous.servers.get_mut("s").unwrap().files = ServerReading::up(before).files;
+    let list: Vec<String> = ["F/", "F/x.odt", "G/"].map(String::from).to_vec();
+    let mut known = previous.servers["s"].clone();
+    let fold = Fold::new("s", &list, previous.at, t(30), &DiffOptions::default());
+    // F/'s listing: a.odt is free, b.odt is gone, c.odt is new. x.odt is read as an entry of its own
+    // and deep/z.odt is read by no entry: the listing's word on them does not count.
+    let mut events = fold.part(
+        &mut known,
+        "F/",
+        vec![
+            file("F/c.odt", FileState::Unlocked, vec![]),
+            file("F/a.odt", FileState::Unlocked, vec![]),
+            file("F/x.odt", FileState::Locked, vec![alice.clone()]),
+            file("F/deep/z.odt", FileState::Unlocked, vec![]),
+        ],
+    );
+    assert_eq!(names(&events), ["server_back", "unlocked"]);
+    assert!(!known.files.contains_key("F/b.odt"));
+    assert_eq!(known.files["F/x.odt"].state, FileState::Unlocked);
+    events.extend(fold.part(
+        &mut known,
+        "F/x.odt",
+        vec![file("F/x.odt", FileState::Unlocked, vec![])],
+    ));
+    // G/ is readable again and has many members: they replace its error entry.
+    let members: Vec<FileEntry> = (0..40)
+        .rev()
+        .map(|i| file(&format!("G/f{i:02}.odt"), FileState::Unlocked, vec![]))
+        .collect();
+    events.extend(fold.part(&mut known, "G/", members.clone()));
+    events.extend(fold.finish(&mut known, &[]));
+
+    let mut now_files = vec![
+        file("F/a.odt", FileState::Unlocked, vec![]),
+        file("F/c.odt", FileState::Unlocked, vec![]),
+        file("F/x.odt", FileState::Unlocked, vec![]),
+    ];
+    now_files.extend(members);
+    let expected = snap(Some(30), now_files);
+    assert_eq!(known, expected.servers["s"]);
+    assert_eq!(events, diff(&previous, &expected, t(30)));
 }

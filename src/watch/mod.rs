@@ -32,7 +32,7 @@ pub use schedule::{Announcement, Announcements, Pacing, Target, Watcher};
 use crate::config::ServerConfig;
 use crate::error::Result;
 use crate::model::FileEntry;
-use crate::protocol::{Polled, Server};
+use crate::protocol::{Server, Take, hand_out};
 use crate::secrets::SecretStore;
 
 /// Where wall-clock time comes from.
@@ -87,15 +87,20 @@ pub trait Reader: Send + Sync {
         now: DateTime<Utc>,
     ) -> BoxFuture<'a, Result<Vec<FileEntry>>>;
 
-    /// Reads `paths` for a poll of everything: like [`read`](Reader::read), but folders the server shows
-    /// unchanged since the previous poll may be skipped (see
-    /// [`LockSource::poll`](crate::protocol::LockSource::poll)). The default reads everything.
-    fn poll<'a>(
+    /// Reads a server task's whole read list `paths` for a poll of everything, handing each entry's part to
+    /// `take` as it is read; folders the server shows unchanged since the previous poll may be skipped,
+    /// and are returned (see [`LockSource::poll_each`](crate::protocol::LockSource::poll_each)). The
+    /// default reads everything with [`read`](Reader::read) and hands it out.
+    fn poll_each<'a>(
         &'a self,
         paths: &'a [String],
         now: DateTime<Utc>,
-    ) -> BoxFuture<'a, Result<Polled>> {
-        Box::pin(async move { self.read(paths, now).await.map(Polled::from) })
+        take: &'a mut Take<'_>,
+    ) -> BoxFuture<'a, Result<Vec<String>>> {
+        Box::pin(async move {
+            hand_out(paths, self.read(paths, now).await?, take);
+            Ok(Vec::new())
+        })
     }
 
     /// Listens to the server's push channel, if it has one, handing what it announces to
@@ -145,12 +150,16 @@ impl Reader for ServerReader {
         Box::pin(async move { self.server().await?.source().await?.read(paths, now).await })
     }
 
-    fn poll<'a>(
+    fn poll_each<'a>(
         &'a self,
         paths: &'a [String],
         now: DateTime<Utc>,
-    ) -> BoxFuture<'a, Result<Polled>> {
-        Box::pin(async move { self.server().await?.source().await?.poll(paths, now).await })
+        take: &'a mut Take<'_>,
+    ) -> BoxFuture<'a, Result<Vec<String>>> {
+        Box::pin(async move {
+            let source = self.server().await?.source().await?;
+            source.poll_each(paths, now, take).await
+        })
     }
 
     fn listen(&self, announcements: Announcements) -> BoxFuture<'_, ()> {

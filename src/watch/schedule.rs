@@ -3,11 +3,12 @@
 //!
 //! Each server's task owns everything about that server — its timers, its backoff, and its part of the
 //! snapshot, the one copy of its files, which the [`Watcher`] only copies out — so a slow, dead or hostile
-//! server can only ever delay itself. A poll of everything goes through [`Reader::poll`], which may skip
-//! folders the server shows unchanged. Inside a task reads are sequential: a server
-//! never has more than one read of Lockwatch's in flight (the per-server concurrency limit is one reading;
-//! a reading's own requests are sequential too, see the protocol modules), which keeps Lockwatch polite
-//! towards servers that rate-limit.
+//! server can only ever delay itself. A poll of everything goes through [`Reader::poll_each`], which may
+//! skip folders the server shows unchanged and hands over each watched folder's answer as soon as it is
+//! read, to be folded in at once ([`Fold`]): a server's files are never held twice. Inside a task reads
+//! are sequential: a server never has more than one reading of Lockwatch's under way (a reading's own
+//! requests go a few at a time, see the protocol modules), which keeps Lockwatch polite towards servers
+//! that rate-limit.
 //!
 //! Timing, per server:
 //! - every watched and wanted path is read every `poll_interval_secs`; the wanted files alone every
@@ -43,13 +44,12 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use super::diff::{
-    Change, DiffOptions, Health, LockEvent, ServerReading, Snapshot, apply, earliest_deadline,
+    Change, DiffOptions, Fold, Health, LockEvent, ServerReading, Snapshot, apply, earliest_deadline,
 };
 use super::{Clock, Reader};
 use crate::config::ServerConfig;
 use crate::error::{Error, ErrorInfo, Result};
 use crate::model::{Expiry, FileEntry, FileState};
-use crate::protocol::Polled;
 use crate::sync::guard;
 
 /// How the watcher paces itself; the defaults are what `lockwatch watch` uses.
@@ -597,41 +597,14 @@ impl ServerTask {
                 .unwrap_or(u32::MAX)
                 .saturating_add(2),
         );
-        let reader = &self.target.reader;
-        let reading = async {
-            if full {
-                reader.poll(paths, now).await
-            } else {
-                reader.read(paths, now).await.map(Polled::from)
-            }
-        };
-        let result = match tokio::time::timeout(guard, reading).await {
-            Ok(result) => result,
-            Err(_) => Err(Error::Timeout {
-                host: crate::http::host_of(&config.url),
-                secs: guard.as_secs(),
-            }),
+        let result = if full {
+            self.read_everything(paths, now, guard).await
+        } else {
+            self.read_some(paths, now, guard).await
         };
         match result {
-            Ok(Polled {
-                files: mut entries,
-                unchanged,
-            }) => {
+            Ok(()) => {
                 self.failures = 0;
-                for entry in &mut entries {
-                    entry.wanted = config.is_wanted(&entry.path);
-                }
-                let change = Change {
-                    health: Some(Health::Up),
-                    files: entries,
-                    complete: full,
-                    unchanged,
-                };
-                self.publish(change, Some(now), now);
-                if full {
-                    // The previous reading's entries were just dropped, in holes among the new ones.
-                    crate::memory::return_free_pages();
-                }
                 true
             }
             Err(err) => {
@@ -661,6 +634,61 @@ impl ServerTask {
         }
     }
 
+    /// A reading of some files (wanted files, expired locks, what the server announced): folded in whole.
+    async fn read_some(
+        &mut self,
+        paths: &[String],
+        now: DateTime<Utc>,
+        guard: Duration,
+    ) -> Result<()> {
+        let config = &self.target.config;
+        let mut files = within(guard, config, self.target.reader.read(paths, now)).await?;
+        for file in &mut files {
+            file.wanted = config.is_wanted(&file.path);
+        }
+        let change = Change {
+            health: Some(Health::Up),
+            files,
+        };
+        self.publish(change, Some(now), now);
+        Ok(())
+    }
+
+    /// A poll of everything: each part of the reading is folded in as soon as it is read (see [`Fold`]),
+    /// so the server's files are never held twice; the snapshot's time moves once the reading is whole.
+    /// A reading that fails half-way keeps the parts already folded in: they are what the server said.
+    async fn read_everything(
+        &mut self,
+        paths: &[String],
+        now: DateTime<Utc>,
+        guard: Duration,
+    ) -> Result<()> {
+        let config = &self.target.config;
+        let (state, events, generation) = (&self.state, &self.events, self.generation);
+        let since = self.with_slot(|slot| slot.at).flatten();
+        let fold = Fold::new(&config.name, paths, since, now, &self.pacing.diff);
+        let mut take = |entry: &str, mut files: Vec<FileEntry>| {
+            for file in &mut files {
+                file.wanted = config.is_wanted(&file.path);
+            }
+            with_slot(state, &config.name, generation, |slot| {
+                let known = slot.reading.get_or_insert_with(|| ServerReading::up([]));
+                keep_last_known(known, &mut files);
+                send(events, fold.part(known, entry, files));
+            });
+        };
+        let reading = self.target.reader.poll_each(paths, now, &mut take);
+        let unchanged = within(guard, config, reading).await?;
+        with_slot(state, &config.name, generation, |slot| {
+            let known = slot.reading.get_or_insert_with(|| ServerReading::up([]));
+            send(events, fold.finish(known, &unchanged));
+            slot.at = Some(now);
+        });
+        // The previous reading's entries were dropped part by part, in holes among the new ones.
+        crate::memory::return_free_pages();
+        Ok(())
+    }
+
     /// Runs `f` on this task's slot; `None` once a reconfiguration replaced or removed the task.
     fn with_slot<R>(&self, f: impl FnOnce(&mut Slot) -> R) -> Option<R> {
         with_slot(&self.state, &self.target.config.name, self.generation, f)
@@ -674,24 +702,49 @@ impl ServerTask {
         let name = &self.target.config.name;
         with_slot(&self.state, name, self.generation, |slot| {
             let known = slot.reading.get_or_insert_with(|| ServerReading::up([]));
-            // A file that could not be read keeps its last known state: "could not read" must not become
-            // "unlocked", nor churn into "locked" again on the next good reading.
-            for entry in &mut change.files {
-                if !matches!(entry.state, FileState::Locked | FileState::Unlocked)
-                    && let Some(old) = known.files.get(&entry.path)
-                    && matches!(old.state, FileState::Locked | FileState::Unlocked)
-                {
-                    *entry = old.clone();
-                }
-            }
-            for event in apply(known, name, slot.at, change, now, &options) {
-                // A closed channel means nobody listens any more; the watcher will be dropped soon.
-                let _ = events.send(event);
-            }
+            keep_last_known(known, &mut change.files);
+            send(events, apply(known, name, slot.at, change, now, &options));
             if at.is_some() {
                 slot.at = at;
             }
         });
+    }
+}
+
+/// `reading` of `config`'s server, or a timeout error once `guard` has passed.
+async fn within<T>(
+    guard: Duration,
+    config: &ServerConfig,
+    reading: impl Future<Output = Result<T>>,
+) -> Result<T> {
+    tokio::time::timeout(guard, reading)
+        .await
+        .unwrap_or_else(|_| {
+            Err(Error::Timeout {
+                host: crate::http::host_of(&config.url),
+                secs: guard.as_secs(),
+            })
+        })
+}
+
+/// A file that could not be read keeps its last known state: "could not read" must not become
+/// "unlocked", nor churn into "locked" again on the next good reading.
+fn keep_last_known(known: &ServerReading, files: &mut [FileEntry]) {
+    for entry in files {
+        if !matches!(entry.state, FileState::Locked | FileState::Unlocked)
+            && let Some(old) = known.files.get(&entry.path)
+            && matches!(old.state, FileState::Locked | FileState::Unlocked)
+        {
+            *entry = old.clone();
+        }
+    }
+}
+
+/// Sends `batch` to whoever listens; a closed channel means nobody does any more (the watcher will be
+/// dropped soon).
+fn send(events: &mpsc::UnboundedSender<LockEvent>, batch: Vec<LockEvent>) {
+    for event in batch {
+        let _ = events.send(event);
     }
 }
 

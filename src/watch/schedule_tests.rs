@@ -835,3 +835,70 @@ async fn the_push_channel_stops_with_its_server() {
     settle().await;
     assert!(feed.is_closed());
 }
+
+/// A server whose polls hand over each folder as it is read; from the second poll on, it fails after
+/// the first folder.
+struct HalfWay {
+    polls: std::sync::atomic::AtomicUsize,
+}
+
+impl Reader for HalfWay {
+    fn read<'a>(
+        &'a self,
+        paths: &'a [String],
+        _now: DateTime<Utc>,
+    ) -> BoxFuture<'a, Result<Vec<FileEntry>>> {
+        let files = paths.iter().map(|p| entry("s", p, vec![])).collect();
+        async move { Ok(files) }.boxed()
+    }
+
+    fn poll_each<'a>(
+        &'a self,
+        _paths: &'a [String],
+        _now: DateTime<Utc>,
+        take: &'a mut crate::protocol::Take<'_>,
+    ) -> BoxFuture<'a, Result<Vec<String>>> {
+        let poll = self.polls.fetch_add(1, Ordering::SeqCst);
+        async move {
+            let a = if poll == 0 { vec![lock(None)] } else { vec![] };
+            take("A/", vec![entry("s", "A/a.odt", a)]);
+            if poll > 0 {
+                return Err(Error::Unreachable {
+                    host: "127.0.0.1".into(),
+                    detail: "connection reset".into(),
+                });
+            }
+            take("B/", vec![entry("s", "B/b.odt", vec![lock(None)])]);
+            Ok(Vec::new())
+        }
+        .boxed()
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_poll_that_fails_half_way_keeps_the_parts_it_read() {
+    let config = server("s", "watch = [\"A/\", \"B/\"]");
+    let reader = Arc::new(HalfWay {
+        polls: Default::default(),
+    });
+    let (watcher, mut events) = Watcher::start(
+        vec![Target { config, reader }],
+        pacing(30),
+        Arc::new(TokioClock::starting_at(origin())),
+    );
+    for path in ["A/a.odt", "B/b.odt"] {
+        let event = next_event(&mut events).await;
+        assert_eq!((event.name(), event.path()), ("locked", Some(path)));
+    }
+    // The second poll hears that A/a.odt is free, then loses the server.
+    let event = next_event(&mut events).await;
+    assert_eq!((event.name(), event.path()), ("unlocked", Some("A/a.odt")));
+    assert_eq!(next_event(&mut events).await.name(), "server_down");
+    let snapshot = watcher.snapshot();
+    let reading = &snapshot.servers["s"];
+    assert!(matches!(reading.health, Health::Down { .. }));
+    assert_eq!(reading.files["A/a.odt"].state, FileState::Unlocked);
+    assert_eq!(reading.files["B/b.odt"].state, FileState::Locked);
+    // The snapshot's time is the last whole reading's.
+    assert_eq!(snapshot.at, Some(origin()));
+}
