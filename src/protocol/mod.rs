@@ -71,11 +71,15 @@ pub(crate) struct EntryCounts(std::sync::Mutex<std::collections::HashMap<String,
 impl EntryCounts {
     /// The entries a reading of `watch` is expected to give.
     pub(crate) fn expected(&self, watch: &[String]) -> usize {
-        let counts = crate::sync::guard(&self.0);
-        watch
-            .iter()
-            .map(|entry| counts.get(entry).copied().unwrap_or(1))
-            .sum()
+        watch.iter().map(|entry| self.of(entry)).sum()
+    }
+
+    /// The entries a reading of watch entry `entry` is expected to give (1 when it is not known).
+    pub(crate) fn of(&self, entry: &str) -> usize {
+        crate::sync::guard(&self.0)
+            .get(entry)
+            .copied()
+            .unwrap_or(1)
     }
 
     /// Remembers that watched folder `folder` gave `count` entries.

@@ -275,7 +275,7 @@ impl Nextcloud {
         // Each answer becomes entries as soon as it arrives, and goes on at once: a few answers in
         // memory, not all.
         let mut listings = Vec::new();
-        fetch_each(&self.http, &self.base, watch, body, |entry, result| {
+        fetch_each(&self.http, &self.base, watch, body, &self.counts, |entry, result| {
             let files = match result {
                 Ok(fetched) if is_folder(entry) => {
                     let files: Vec<FileEntry> = fetched
