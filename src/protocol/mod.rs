@@ -76,10 +76,7 @@ impl EntryCounts {
 
     /// The entries a reading of watch entry `entry` is expected to give (1 when it is not known).
     pub(crate) fn of(&self, entry: &str) -> usize {
-        crate::sync::guard(&self.0)
-            .get(entry)
-            .copied()
-            .unwrap_or(1)
+        crate::sync::guard(&self.0).get(entry).copied().unwrap_or(1)
     }
 
     /// Remembers that watched folder `folder` gave `count` entries.

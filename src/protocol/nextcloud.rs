@@ -275,32 +275,39 @@ impl Nextcloud {
         // Each answer becomes entries as soon as it arrives, and goes on at once: a few answers in
         // memory, not all.
         let mut listings = Vec::new();
-        fetch_each(&self.http, &self.base, watch, body, &self.counts, |entry, result| {
-            let files = match result {
-                Ok(fetched) if is_folder(entry) => {
-                    let files: Vec<FileEntry> = fetched
-                        .members
-                        .iter()
-                        .map(|(path, r)| self.entry(path, r, now))
-                        .collect();
-                    self.counts.record(entry, files.len());
-                    let etag = fetched.own.as_ref().and_then(|own| own.props.etag.found());
-                    if let Some(etag) = etag {
-                        listings.push((entry.to_owned(), FolderMark::of(etag.clone(), &files)));
+        fetch_each(
+            &self.http,
+            &self.base,
+            watch,
+            body,
+            &self.counts,
+            |entry, result| {
+                let files = match result {
+                    Ok(fetched) if is_folder(entry) => {
+                        let files: Vec<FileEntry> = fetched
+                            .members
+                            .iter()
+                            .map(|(path, r)| self.entry(path, r, now))
+                            .collect();
+                        self.counts.record(entry, files.len());
+                        let etag = fetched.own.as_ref().and_then(|own| own.props.etag.found());
+                        if let Some(etag) = etag {
+                            listings.push((entry.to_owned(), FolderMark::of(etag.clone(), &files)));
+                        }
+                        files
                     }
-                    files
-                }
-                Ok(fetched) => fetched
-                    .own
-                    .iter()
-                    .map(|own| self.entry(entry, own, now))
-                    .collect(),
-                Err(err) if err.is_server_wide() => return Err(err),
-                Err(err) => vec![super::unreadable(&self.name, &self.base, entry, &err)],
-            };
-            take(entry, files);
-            Ok(())
-        })
+                    Ok(fetched) => fetched
+                        .own
+                        .iter()
+                        .map(|own| self.entry(entry, own, now))
+                        .collect(),
+                    Err(err) if err.is_server_wide() => return Err(err),
+                    Err(err) => vec![super::unreadable(&self.name, &self.base, entry, &err)],
+                };
+                take(entry, files);
+                Ok(())
+            },
+        )
         .await?;
         Ok(listings)
     }
