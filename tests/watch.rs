@@ -20,6 +20,18 @@ fn url(base: &str, path: &str) -> String {
 }
 
 /// Starts `lockwatch watch --json` isolated in `home`, with extra environment.
+/// Puts `name` on the server as Alice and has Bob ("Bob Builder") lock it: its URL and Bob's lock token.
+async fn locked_by_bob(base: &str, name: &str) -> (String, String) {
+    let file = url(base, name);
+    assert!(davops::put(&file, ALICE, b"x\n").await.is_success());
+    let spec = LockSpec {
+        owner_xml: Some("Bob Builder".into()),
+        ..LockSpec::default()
+    };
+    let token = davops::lock(&file, BOB, &spec).await.unwrap();
+    (file, token)
+}
+
 fn spawn_watch(home: &Path, config: &Path, env: &[(&str, &str)]) -> tokio::process::Child {
     let mut cmd = lockwatch_command(
         home,
@@ -36,13 +48,7 @@ fn spawn_watch(home: &Path, config: &Path, env: &[(&str, &str)]) -> tokio::proce
 async fn a_wanted_file_released_by_a_colleague_reaches_the_desktop() {
     let server = Apache::start();
     let base = server.base_url();
-    let file = url(&base, "Budget 2026.xlsx");
-    assert!(davops::put(&file, ALICE, b"numbers\n").await.is_success());
-    let spec = LockSpec {
-        owner_xml: Some("Bob Builder".into()),
-        ..LockSpec::default()
-    };
-    let token = davops::lock(&file, BOB, &spec).await.unwrap();
+    let (file, token) = locked_by_bob(&base, "Budget 2026.xlsx").await;
 
     let mut bus = NotificationServer::start().await;
     let home = tempfile::tempdir().unwrap();
@@ -212,15 +218,9 @@ async fn status_of(home: &Path, config: &Path, env: &[(&str, &str)], path: &str)
 async fn auto_lock_and_lock_it_now_take_the_file_for_the_user() {
     let server = Apache::start();
     let base = server.base_url();
-    let spec = LockSpec {
-        owner_xml: Some("Bob Builder".into()),
-        ..LockSpec::default()
-    };
     let mut tokens = Vec::new();
     for name in ["Budget.xlsx", "Plan.odt"] {
-        let file = url(&base, name);
-        assert!(davops::put(&file, ALICE, b"x\n").await.is_success());
-        tokens.push((file.clone(), davops::lock(&file, BOB, &spec).await.unwrap()));
+        tokens.push(locked_by_bob(&base, name).await);
     }
 
     let mut bus = NotificationServer::start().await;
@@ -324,13 +324,7 @@ async fn auto_lock_and_lock_it_now_take_the_file_for_the_user() {
 async fn a_running_watch_follows_want_edits() {
     let server = Apache::start();
     let base = server.base_url();
-    let file = url(&base, "Q3.docx");
-    assert!(davops::put(&file, ALICE, b"x\n").await.is_success());
-    let spec = LockSpec {
-        owner_xml: Some("Bob Builder".into()),
-        ..LockSpec::default()
-    };
-    let token = davops::lock(&file, BOB, &spec).await.unwrap();
+    let (file, token) = locked_by_bob(&base, "Q3.docx").await;
 
     let mut bus = NotificationServer::start().await;
     let home = tempfile::tempdir().unwrap();
