@@ -198,18 +198,14 @@ impl ServerConfig {
     /// A file listed on its own and in a watched folder is read with the folder; a watched folder inside
     /// another is read on its own (the outer listing shows it, not its members).
     pub fn read_set(&self) -> Vec<String> {
-        let mut out: Vec<String> = self.watch.clone();
-        out.extend(self.wanted.iter().cloned());
-        let all = out.clone();
-        let mut seen = Vec::new();
-        out.retain(|path| {
-            let listed = all
-                .iter()
-                .any(|p| p != path && !is_folder(path) && is_direct_member(p, path));
-            let first = !seen.contains(path);
-            seen.push(path.clone());
-            first && !listed
-        });
+        let all: Vec<&String> = self.watch.iter().chain(&self.wanted).collect();
+        let mut out: Vec<String> = Vec::new();
+        for path in &all {
+            let listed = !is_folder(path) && all.iter().any(|p| is_direct_member(p, path));
+            if !listed && !out.contains(path) {
+                out.push((*path).clone());
+            }
+        }
         out
     }
 

@@ -191,6 +191,13 @@ struct Slot {
     reading: Option<ServerReading>,
 }
 
+impl Slot {
+    /// The reading to fold into: an empty one that is up before the first reading.
+    fn known(&mut self) -> &mut ServerReading {
+        self.reading.get_or_insert_with(|| ServerReading::up([]))
+    }
+}
+
 impl Watcher {
     /// Starts one task per target; events arrive on the returned receiver.
     pub fn start(
@@ -643,9 +650,7 @@ impl ServerTask {
     ) -> Result<()> {
         let config = &self.target.config;
         let mut files = within(guard, config, self.target.reader.read(paths, now)).await?;
-        for file in &mut files {
-            file.wanted = config.is_wanted(&file.path);
-        }
+        mark_wanted(config, &mut files);
         let change = Change {
             health: Some(Health::Up),
             files,
@@ -668,11 +673,9 @@ impl ServerTask {
         let since = self.with_slot(|slot| slot.at).flatten();
         let fold = Fold::new(&config.name, paths, since, now, &self.pacing.diff);
         let mut take = |entry: &str, mut files: Vec<FileEntry>| {
-            for file in &mut files {
-                file.wanted = config.is_wanted(&file.path);
-            }
+            mark_wanted(config, &mut files);
             with_slot(state, &config.name, generation, |slot| {
-                let known = slot.reading.get_or_insert_with(|| ServerReading::up([]));
+                let known = slot.known();
                 keep_last_known(known, &mut files);
                 send(events, fold.part(known, entry, files));
             });
@@ -680,7 +683,7 @@ impl ServerTask {
         let reading = self.target.reader.poll_each(paths, now, &mut take);
         let unchanged = within(guard, config, reading).await?;
         with_slot(state, &config.name, generation, |slot| {
-            let known = slot.reading.get_or_insert_with(|| ServerReading::up([]));
+            let known = slot.known();
             send(events, fold.finish(known, &unchanged));
             slot.at = Some(now);
         });
@@ -701,9 +704,10 @@ impl ServerTask {
         let events = &self.events;
         let name = &self.target.config.name;
         with_slot(&self.state, name, self.generation, |slot| {
-            let known = slot.reading.get_or_insert_with(|| ServerReading::up([]));
+            let since = slot.at;
+            let known = slot.known();
             keep_last_known(known, &mut change.files);
-            send(events, apply(known, name, slot.at, change, now, &options));
+            send(events, apply(known, name, since, change, now, &options));
             if at.is_some() {
                 slot.at = at;
             }
@@ -725,6 +729,13 @@ async fn within<T>(
                 secs: guard.as_secs(),
             })
         })
+}
+
+/// Sets each file's `wanted` flag from `config`.
+fn mark_wanted(config: &ServerConfig, files: &mut [FileEntry]) {
+    for file in files {
+        file.wanted = config.is_wanted(&file.path);
+    }
 }
 
 /// A file that could not be read keeps its last known state: "could not read" must not become
