@@ -17,13 +17,13 @@
 //!
 //! Taking and releasing locks is not here yet; this module only reads.
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use futures_util::future::BoxFuture;
-use futures_util::stream::FuturesOrdered;
+use futures_util::stream::FuturesUnordered;
 use futures_util::{StreamExt, stream};
 use url::Url;
 
@@ -340,10 +340,8 @@ impl WebDav {
         let mut waiting = Vec::new();
         let answers = fetch_stream(&self.http, &self.base, watch, body.clone(), &self.counts);
         let mut answers = std::pin::pin!(answers);
-        for entry in watch {
-            let Some(result) = answers.next().await else {
-                break;
-            };
+        while let Some((index, result)) = answers.next().await {
+            let entry = &watch[index];
             if let Ok(fetched) = &result {
                 self.learn(fetched.inheritance);
             }
@@ -617,15 +615,15 @@ pub(crate) struct Fetched {
 
 /// PROPFINDs every watch entry, [`CONCURRENCY`] at a time and, past the first, no more than
 /// [`ENTRIES_IN_FLIGHT`] entries expected in the answers under way (`counts`, from the previous reading):
-/// the answers in watch order, each as soon as it (and every one before it) is in, so only the answers
-/// under way or waiting for their turn are held.
+/// each answer with its entry's index in `watch`, as soon as it is in, so only the answers under way are
+/// held and a large folder's slow answer holds back neither the others nor their room.
 pub(crate) fn fetch_stream<'a>(
     http: &'a HttpClient,
     base: &'a Url,
     watch: &'a [String],
     body: bytes::Bytes,
     counts: &EntryCounts,
-) -> impl futures_util::Stream<Item = Result<Fetched>> + Send + 'a {
+) -> impl futures_util::Stream<Item = (usize, Result<Fetched>)> + Send + 'a {
     // Futures are built first and then buffered: a closure inside the stream would need a
     // higher-ranked lifetime the compiler cannot prove for a boxed, Send future.
     let futures: Vec<_> = watch
@@ -636,32 +634,32 @@ pub(crate) fn fetch_stream<'a>(
 }
 
 /// Runs `futures` at most `count` at a time, and starts one past the first under way only while the
-/// weights of those under way, its own included, stay within `weight`; the outputs in order.
+/// weights of those under way, its own included, stay within `weight`. Each output comes with its
+/// future's index as soon as it is ready, and its weight is free for the next from then on.
 fn buffered_within<F: Future + Send>(
     futures: Vec<(usize, F)>,
     count: usize,
     weight: usize,
-) -> impl futures_util::Stream<Item = F::Output> + Send
+) -> impl futures_util::Stream<Item = (usize, F::Output)> + Send
 where
     F::Output: Send,
 {
-    let waiting = futures.into_iter().peekable();
-    let running = (FuturesOrdered::new(), VecDeque::new(), 0usize);
+    let waiting = futures.into_iter().enumerate().peekable();
+    let running = (FuturesUnordered::new(), 0usize);
     stream::unfold(
         (waiting, running),
-        move |(mut waiting, (mut running, mut weights, mut under_way))| async move {
-            while let Some((next, _)) = waiting.peek() {
+        move |(mut waiting, (mut running, mut under_way))| async move {
+            while let Some((_, (next, _))) = waiting.peek() {
                 if !running.is_empty() && (running.len() >= count || under_way + next > weight) {
                     break;
                 }
-                let (next, future) = waiting.next()?;
+                let (index, (next, future)) = waiting.next()?;
                 under_way += next;
-                weights.push_back(next);
-                running.push_back(future);
+                running.push(async move { (index, next, future.await) });
             }
-            let output = running.next().await?;
-            under_way -= weights.pop_front().unwrap_or_default();
-            Some((output, (waiting, (running, weights, under_way))))
+            let (index, done, output) = running.next().await?;
+            under_way -= done;
+            Some(((index, output), (waiting, (running, under_way))))
         },
     )
 }
@@ -677,11 +675,8 @@ pub(crate) async fn fetch_each(
     mut take: impl FnMut(&str, Result<Fetched>) -> Result<()>,
 ) -> Result<()> {
     let mut answers = std::pin::pin!(fetch_stream(http, base, watch, body, counts));
-    for entry in watch {
-        match answers.next().await {
-            Some(answer) => take(entry, answer)?,
-            None => break,
-        }
+    while let Some((index, answer)) = answers.next().await {
+        take(&watch[index], answer)?;
     }
     Ok(())
 }
@@ -1068,10 +1063,10 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn large_listings_go_fewer_at_a_time_and_answers_stay_in_order() {
+    async fn large_listings_go_fewer_at_a_time_and_each_answer_frees_its_room_when_in() {
         use std::sync::Mutex;
-        // (requests under way, their weight) whenever one starts.
-        let seen: Arc<Mutex<Vec<(usize, usize)>>> = Arc::default();
+        // (index, requests under way, their weight) whenever one starts.
+        let seen: Arc<Mutex<Vec<(usize, usize, usize)>>> = Arc::default();
         let under_way: Arc<Mutex<(usize, usize)>> = Arc::default();
         let weights = [1000, 1000, 1000, 10, 10, 10, 10, 10, 5000, 1];
         let futures: Vec<_> = weights
@@ -1083,29 +1078,39 @@ mod tests {
                     {
                         let mut now = under_way.lock().unwrap();
                         *now = (now.0 + 1, now.1 + weight);
-                        seen.lock().unwrap().push(*now);
+                        seen.lock().unwrap().push((i, now.0, now.1));
                     }
-                    // Later ones finish first: the output order must not follow.
-                    tokio::time::sleep(Duration::from_millis(100 - i as u64 * 5)).await;
+                    // The first folder is slow; every other answer takes 10 ms.
+                    let millis = if i == 0 { 100 } else { 10 };
+                    tokio::time::sleep(Duration::from_millis(millis)).await;
                     let mut now = under_way.lock().unwrap();
                     *now = (now.0 - 1, now.1 - weight);
-                    i
+                    i * 100
                 };
                 (weight, future)
             })
             .collect();
-        let out: Vec<usize> = buffered_within(futures, 4, 2000).collect().await;
-        assert_eq!(out, (0..weights.len()).collect::<Vec<_>>());
+        let out: Vec<(usize, usize)> = buffered_within(futures, 4, 2000).collect().await;
+        // Every output once, with its own index.
+        assert!(out.iter().all(|&(index, output)| output == index * 100));
+        let mut indices: Vec<usize> = out.iter().map(|o| o.0).collect();
+        // The quick answers came out while the slow first one was still under way.
+        assert_eq!(indices[7], 0, "{out:?}");
+        indices.sort_unstable();
+        assert_eq!(indices, (0..weights.len()).collect::<Vec<_>>());
         let seen = seen.lock().unwrap().clone();
         assert_eq!(seen.len(), weights.len());
         // Never more than four, and past the first never more than 2,000 entries under way.
         assert!(
-            seen.iter().all(|&(n, w)| n <= 4 && (n == 1 || w <= 2000)),
+            seen.iter()
+                .all(|&(_, n, w)| n <= 4 && (n == 1 || w <= 2000)),
             "{seen:?}"
         );
         // The thousand-entry folders went two at a time, the small ones four; the 5,000 alone.
-        assert_eq!(seen.iter().map(|s| s.0).max(), Some(4));
-        assert_eq!(seen[..3].iter().map(|s| s.0).max(), Some(2));
-        assert!(seen.contains(&(1, 5000)));
+        assert_eq!(seen.iter().map(|s| s.1).max(), Some(4));
+        assert!(seen[..3].iter().all(|s| s.1 <= 2), "{seen:?}");
+        assert!(seen.contains(&(8, 1, 5000)), "{seen:?}");
+        // The third folder started as soon as the second was in, beside the slow first.
+        assert_eq!(seen[2], (2, 2, 2000), "{seen:?}");
     }
 }
