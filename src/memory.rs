@@ -45,3 +45,103 @@ pub fn return_free_pages() {
         }
     }
 }
+
+/// Asks the system to take back the pages of the files the process has mapped (its own code, its
+/// libraries', their read-only data) that no other process shares; returns how many bytes of mappings
+/// it asked about.
+///
+/// Pages of code that ran once stay resident until the system runs short of memory. For a process that
+/// has just put a large part of itself away, that is most of what it holds: the desktop app with its
+/// window closed keeps the pages of WebKit, GTK and the GL drivers that drew the window. After this
+/// call, a page comes back from its file the next time it is used, so what the process goes on using
+/// returns at once and the rest stays with the system. Nothing is lost: these pages are copies of files,
+/// and `MADV_PAGEOUT` (unlike `MADV_DONTNEED`) keeps the contents of any page the process has changed.
+/// Device mappings, shared memory and deleted files are left alone. Needs Linux 5.4; elsewhere it
+/// does nothing and answers 0.
+pub fn page_out_mapped_files() -> usize {
+    #[cfg(target_os = "linux")]
+    {
+        let Ok(maps) = std::fs::read_to_string("/proc/self/maps") else {
+            return 0;
+        };
+        maps.lines()
+            .filter_map(file_mapping)
+            .filter(|&(start, end)| {
+                #[allow(unsafe_code)]
+                // SAFETY: the range is one of the process's own mappings, as the kernel listed it a
+                // moment ago. `MADV_PAGEOUT` is only advice about residency: the mapping and every byte
+                // it reads stay as they were, whatever thread uses it, and a range unmapped since then
+                // makes the call fail (`ENOMEM`), not touch anything else.
+                let advised = unsafe {
+                    libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_PAGEOUT)
+                };
+                advised == 0
+            })
+            .map(|(start, end)| end - start)
+            .sum()
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        0
+    }
+}
+
+/// The address range of a `/proc/PID/maps` line that maps a regular file.
+#[cfg(any(target_os = "linux", test))]
+fn file_mapping(line: &str) -> Option<(usize, usize)> {
+    let mut fields = line.split_ascii_whitespace();
+    let (start, end) = fields.next()?.split_once('-')?;
+    let inode = fields.nth(3)?;
+    let path = fields.collect::<Vec<_>>().join(" ");
+    let regular_file = inode != "0"
+        && path.starts_with('/')
+        && !path.starts_with("/dev/")
+        && !path.starts_with("/SYSV")
+        && !path.starts_with("/memfd:")
+        && !path.ends_with("(deleted)");
+    let start = usize::from_str_radix(start, 16).ok()?;
+    let end = usize::from_str_radix(end, 16).ok()?;
+    (regular_file && end > start).then_some((start, end))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::file_mapping;
+
+    #[test]
+    fn only_mappings_of_regular_files_are_paged_out() {
+        let cases = [
+            (
+                "7f1c2a000000-7f1c2a200000 r-xp 00001000 fd:01 1314 /usr/lib/x86_64-linux-gnu/libLLVM-15.so.1",
+                Some((0x7f1c_2a00_0000, 0x7f1c_2a20_0000)),
+            ),
+            (
+                "55d0c0000000-55d0c0001000 r--p 00000000 00:2a 77 /home/me/My Apps/lockwatch-app",
+                Some((0x55d0_c000_0000, 0x55d0_c000_1000)),
+            ),
+            (
+                "55d0c1000000-55d0c1200000 rw-p 00000000 00:00 0 [heap]",
+                None,
+            ),
+            ("7ffd1000-7ffd2000 rw-p 00000000 00:00 0", None),
+            (
+                "7f00-8f00 rw-s 00000000 00:05 1 /SYSV00000000 (deleted)",
+                None,
+            ),
+            ("7f00-8f00 rw-s 00000000 00:0e 12 /dev/dri/renderD128", None),
+            (
+                "7f00-8f00 rw-s 00000000 00:01 4 /memfd:wayland-shm (deleted)",
+                None,
+            ),
+            (
+                "7f00-8f00 r--p 00000000 fd:01 9 /tmp/old.so (deleted)",
+                None,
+            ),
+            ("7f00-8f00 r--p 00000000 00:00 0 [vvar]", None),
+            ("not a line", None),
+        ];
+        for (line, expected) in cases {
+            assert_eq!(file_mapping(line), expected, "{line}");
+        }
+    }
+}

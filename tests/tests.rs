@@ -10,6 +10,7 @@ mod cli;
 mod data_safety;
 mod emulator;
 mod hostile;
+mod memory;
 mod monitor;
 mod nextcloud;
 mod push;
