@@ -12,16 +12,16 @@
 //! [`run`] adds what needs a real desktop (tray, single instance, window state, background watching).
 //!
 //! The window exists only while it is open. Closing it destroys it with its webview, and WebKit ends the
-//! web process that rendered it, so the app spends the day in the tray at the cost of its own process
-//! (and WebKit's network process once the window was opened: WebKitGTK keeps it while the web context
-//! lives, and Tauri keeps the web context for the life of the app so that the next window reuses it).
-//! [`show_window`] creates it again from the config's window entry; [`reveal`] keeps the file to show
+//! web process that rendered it; a few seconds later [`rest`] ends WebKit's network process and gives
+//! back the pages that drew the window, so the app spends the day in the tray at the cost of its own
+//! process and what the tray and the engine use. [`show_window`] creates it again from the config's window entry; [`reveal`] keeps the file to show
 //! until the window's UI takes it ([`commands::take_focus`]), because a window that is just being
 //! created does not listen to events yet. Without a window nothing is sent to it: the UI reads the
 //! latest snapshot when it starts.
 
 pub mod commands;
 pub mod dto;
+pub mod rest;
 pub mod session;
 pub mod settings;
 pub mod tray;
@@ -30,7 +30,7 @@ pub mod watching;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use tauri::{Emitter, Manager, RunEvent, Runtime, WebviewWindowBuilder};
+use tauri::{Emitter, Manager, RunEvent, Runtime, WebviewWindowBuilder, WindowEvent};
 
 use crate::dto::{FocusFile, Snapshot};
 use crate::session::{Environment, Session};
@@ -178,7 +178,9 @@ pub fn run() {
         .setup(move |app| {
             tray::create(app.handle())?;
             // Started at login, the tray is enough until the user opens the window.
-            if !at_login {
+            if at_login {
+                rest::soon(app.handle());
+            } else {
                 show_window(app.handle());
             }
             app.manage(watching::spawn(app.handle().clone(), session));
@@ -186,15 +188,18 @@ pub fn run() {
         })
         .build(tauri::generate_context!());
     match app {
-        Ok(app) => app.run(|_, event| {
+        Ok(app) => app.run(|app, event| match event {
             // Closing the window is "out of sight", not "stop watching": the app stays in the tray.
             // Quit in the tray menu exits with a code, which is let through.
-            if let RunEvent::ExitRequested {
+            RunEvent::ExitRequested {
                 code: None, api, ..
-            } = event
-            {
-                api.prevent_exit();
-            }
+            } => api.prevent_exit(),
+            RunEvent::WindowEvent {
+                label,
+                event: WindowEvent::Destroyed,
+                ..
+            } if label == MAIN_WINDOW => rest::soon(app),
+            _ => {}
         }),
         Err(err) => {
             eprintln!("lockwatch-app: cannot start: {err}");

@@ -440,8 +440,8 @@ async fn the_tray_icon_shows_the_state_and_its_menu_drives_the_app() {
     screen(Some(&client), "03-paused").await;
 
     // Closing the window destroys it with its webview, and WebKit ends the web process that rendered it;
-    // the app stays in the tray. (WebKit's network process stays: WebKitGTK keeps it for the web
-    // context, which Tauri keeps for the life of the app.)
+    // the app stays in the tray. (WebKit's network process stays while WebDriver drives the app: ending
+    // it would end the session. tests/rest.rs checks that it ends otherwise.)
     let geometry = Geometry::of(&main_window_shown().expect("the main window is mapped"))
         .expect("the window's geometry");
     let first = client
