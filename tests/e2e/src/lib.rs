@@ -183,6 +183,43 @@ pub fn home_with_config(config: &str) -> (tempfile::TempDir, PathBuf) {
     (home, path)
 }
 
+/// The app's environment in `home`: a throw-away HOME and XDG directories (WebKit and the window state
+/// plugin write there), its `TMPDIR`, and the config to read.
+pub fn app_environment(home: &Path, config: &Path) -> [(&'static str, PathBuf); 6] {
+    [
+        ("HOME", home.to_owned()),
+        ("XDG_CONFIG_HOME", home.join(".config")),
+        ("XDG_DATA_HOME", home.join(".local/share")),
+        ("XDG_CACHE_HOME", home.join(".cache")),
+        ("TMPDIR", home.join("tmp")),
+        ("LOCKWATCH_CONFIG", config.to_owned()),
+    ]
+}
+
+/// Waits until `check` gives a value, failing after [`WAIT`] with `what`.
+pub async fn until<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(value) = check() {
+            return value;
+        }
+        assert!(start.elapsed() < WAIT, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The app's main window's X id when it is mapped (`xdotool`).
+pub fn main_window_shown() -> Option<String> {
+    let out = std::process::Command::new("xdotool")
+        .args(["search", "--onlyvisible", "--name", "^Lockwatch$"])
+        .output()
+        .expect("xdotool (scripts/install-desktop-deps.sh installs it)");
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .map(str::to_owned)
+}
+
 /// tauri-driver, killed when dropped (it ends the app and WebKitWebDriver with it).
 pub struct Driver {
     child: tokio::process::Child,
@@ -193,8 +230,7 @@ impl Driver {
         let port = free_port();
         let native_port = free_port();
         let log = std::fs::File::create(shots_dir().join("tauri-driver.log")).expect("log file");
-        // The app inherits this environment: a throw-away HOME and XDG directories (WebKit and the window
-        // state plugin write there), and the config to read.
+        // The app inherits this environment.
         let child = tokio::process::Command::new(
             std::env::var("TAURI_DRIVER").unwrap_or_else(|_| "tauri-driver".into()),
         )
@@ -204,12 +240,7 @@ impl Driver {
             "--native-port",
             &native_port.to_string(),
         ])
-        .env("HOME", home)
-        .env("XDG_CONFIG_HOME", home.join(".config"))
-        .env("XDG_DATA_HOME", home.join(".local/share"))
-        .env("XDG_CACHE_HOME", home.join(".cache"))
-        .env("TMPDIR", home.join("tmp"))
-        .env("LOCKWATCH_CONFIG", config)
+        .envs(app_environment(home, config))
         .env("LOCKWATCH_LOG", "info")
         .stdout(log.try_clone().expect("log"))
         .stderr(log)

@@ -10,31 +10,10 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use lockwatch_e2e::{Dav, Process, WAIT, app_binary, home_with_config, repo_root, shots_dir};
-
-/// Waits until `check` gives a value, failing after [`WAIT`].
-async fn until<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
-    let start = Instant::now();
-    loop {
-        if let Some(value) = check() {
-            return value;
-        }
-        assert!(start.elapsed() < WAIT, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
-/// The app's main window when it is mapped.
-fn main_window() -> Option<String> {
-    let out = Command::new("xdotool")
-        .args(["search", "--onlyvisible", "--name", "^Lockwatch$"])
-        .output()
-        .expect("xdotool (scripts/install-desktop-deps.sh installs it)");
-    String::from_utf8_lossy(&out.stdout)
-        .split_whitespace()
-        .next()
-        .map(str::to_owned)
-}
+use lockwatch_e2e::{
+    Dav, Process, WAIT, app_binary, app_environment, home_with_config, main_window_shown,
+    repo_root, shots_dir, until,
+};
 
 /// The names of the app's processes (the app first, then WebKit's, sorted).
 fn processes(app: u32) -> Vec<String> {
@@ -107,12 +86,7 @@ fn colours(pixels: &[u8]) -> usize {
 fn launch(app: &Path, home: &Path, config: &Path) -> tokio::process::Command {
     let mut command = tokio::process::Command::new(app);
     command
-        .env("HOME", home)
-        .env("XDG_CONFIG_HOME", home.join(".config"))
-        .env("XDG_DATA_HOME", home.join(".local/share"))
-        .env("XDG_CACHE_HOME", home.join(".cache"))
-        .env("TMPDIR", home.join("tmp"))
-        .env("LOCKWATCH_CONFIG", config)
+        .envs(app_environment(home, config))
         .env_remove("WEBKIT_INSPECTOR_SERVER")
         .kill_on_drop(true);
     command
@@ -133,7 +107,7 @@ async fn with_the_window_closed_the_app_runs_alone_and_its_window_comes_back_the
         .expect("start the app");
     let pid = first.id().expect("the app's pid");
 
-    let window = until("the window to open", main_window).await;
+    let window = until("the window to open", main_window_shown).await;
     let before = drawn(&window, "1-open").await;
     assert_eq!(
         processes(pid),
@@ -152,7 +126,7 @@ async fn with_the_window_closed_the_app_runs_alone_and_its_window_comes_back_the
         (processes(pid) == ["lockwatch-app"]).then_some(())
     })
     .await;
-    assert!(main_window().is_none(), "the window is gone");
+    assert!(main_window_shown().is_none(), "the window is gone");
 
     // A second launch opens the window in the running app: WebKit starts both processes anew, and the
     // window draws what it drew before.
@@ -161,7 +135,7 @@ async fn with_the_window_closed_the_app_runs_alone_and_its_window_comes_back_the
         .expect("the second launch ends at once")
         .expect("start the app a second time");
     assert!(second.success(), "the second launch: {second}");
-    let window = until("the window to open again", main_window).await;
+    let window = until("the window to open again", main_window_shown).await;
     let after = drawn(&window, "2-opened-again").await;
     assert_eq!(
         processes(pid),

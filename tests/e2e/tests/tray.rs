@@ -21,8 +21,8 @@ use std::time::{Duration, Instant};
 use fantoccini::Client;
 use fantoccini::wd::WindowHandle;
 use lockwatch_e2e::{
-    Dav, Driver, Process, WAIT, app_binary, cell, connect, eventually, home_with_config, repo_root,
-    shots_dir, table_shown,
+    Dav, Driver, Process, WAIT, app_binary, app_environment, cell, connect, eventually,
+    home_with_config, main_window_shown, repo_root, shots_dir, table_shown, until,
 };
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
 
@@ -99,18 +99,6 @@ impl Geometry {
             self.x + self.width as i32 / 2,
             self.y + self.height as i32 / 2,
         )
-    }
-}
-
-/// Polls `check` every 100 ms until it returns `Some`; fails with `what` after [`WAIT`].
-async fn until<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
-    let start = Instant::now();
-    loop {
-        if let Some(value) = check() {
-            return value;
-        }
-        assert!(start.elapsed() < WAIT, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
@@ -241,13 +229,6 @@ fn choose(n: usize) {
     let mut args = vec!["key", "--delay", "80"];
     args.extend(keys);
     run("xdotool", &args);
-}
-
-/// The main window's X id when it is mapped.
-fn main_window_shown() -> Option<String> {
-    search(&["--onlyvisible", "--name", "^Lockwatch$"])
-        .into_iter()
-        .next()
 }
 
 async fn script(client: &Client, js: &str) -> serde_json::Value {
@@ -515,12 +496,7 @@ async fn the_tray_icon_shows_the_state_and_its_menu_drives_the_app() {
     )
     .await;
     let second_launch = tokio::process::Command::new(&app)
-        .env("HOME", home.path())
-        .env("XDG_CONFIG_HOME", home.path().join(".config"))
-        .env("XDG_DATA_HOME", home.path().join(".local/share"))
-        .env("XDG_CACHE_HOME", home.path().join(".cache"))
-        .env("TMPDIR", home.path().join("tmp"))
-        .env("LOCKWATCH_CONFIG", &config)
+        .envs(app_environment(home.path(), &config))
         .kill_on_drop(true)
         .status();
     let status = tokio::time::timeout(WAIT, second_launch)
