@@ -788,6 +788,7 @@ async fn ocs_lock_endpoints() {
 #[tokio::test]
 async fn locks_expire_on_read() {
     let (nc, _) = scenario();
+    nc.stop_clock();
     let t = nc.now();
     nc.set_lock("Reports/Notes.md", lock(0, "bob", t, 300));
     nc.advance(299);

@@ -198,6 +198,8 @@ struct State {
     counter: u64,
     start: i64,
     offset: i64,
+    /// Set by [`Nextcloud::stop_clock`]: real time no longer moves the clock.
+    stopped: bool,
     requests: Vec<Request>,
     opts: Options,
     base: String,
@@ -246,6 +248,7 @@ impl Nextcloud {
             counter: 0,
             start,
             offset: 0,
+            stopped: false,
             requests: Vec::new(),
             opts,
             base: base.clone(),
@@ -373,7 +376,17 @@ impl Nextcloud {
         guard(&self.state).offset += secs;
     }
 
-    /// The emulator's clock: real unix time at start + the offset from [`Nextcloud::advance`].
+    /// Stops the real-time part of the clock, so that only [`Nextcloud::advance`] moves it: for
+    /// tests of exact expiry instants, which a second boundary passing mid-test would otherwise shift.
+    pub fn stop_clock(&self) {
+        let mut st = guard(&self.state);
+        st.start = st.now();
+        st.offset = 0;
+        st.stopped = true;
+    }
+
+    /// The emulator's clock: real unix time + the offset from [`Nextcloud::advance`] (or, after
+    /// [`Nextcloud::stop_clock`], the time it was stopped at + the offset).
     pub fn now(&self) -> i64 {
         guard(&self.state).now()
     }
@@ -1108,6 +1121,9 @@ enum Taken {
 
 impl State {
     fn now(&self) -> i64 {
+        if self.stopped {
+            return self.start + self.offset;
+        }
         SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs() as i64)
