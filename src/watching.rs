@@ -151,6 +151,9 @@ pub(crate) async fn run_watch(config_path: Option<PathBuf>, json: bool) -> Resul
     };
     let (actions_tx, mut actions) = tokio::sync::mpsc::unbounded_channel::<NoticeAction>();
     let secrets: Arc<dyn SecretStore> = Arc::new(KeyringStore);
+    // The code that read the arguments, the config and the history has done its work for the day:
+    // its pages go back to the system before watching starts, and what watching uses comes back.
+    lockwatch::memory::page_out_mapped_files();
     let (mut monitor, mut updates) = Monitor::start(
         config,
         Setup {
