@@ -1,7 +1,7 @@
 """A minimal freedesktop notification server for the tests (org.freedesktop.Notifications).
 
-Run inside `dbus-run-session`: prints {"ready": <bus address>} once it owns the name, then one JSON line
-per Notify call. Exits when its standard input closes, so the session bus goes with the test.
+Run on a session bus (DBUS_SESSION_BUS_ADDRESS): prints {"ready": <bus address>} once it owns the
+name, then one JSON line per Notify call. Exits when its standard input closes.
 Needs Debian's python3-dbus and python3-gi (scripts/install-test-servers.sh installs them).
 """
 import json

@@ -1,9 +1,11 @@
-//! A real notification server on a private D-Bus session bus: `dbus-run-session` running a tiny Python
-//! listener that owns `org.freedesktop.Notifications` and reports every notification as a JSON line.
+//! A real notification server on a private D-Bus session bus: a `dbus-daemon` of its own and a tiny
+//! Python listener on it that owns `org.freedesktop.Notifications` and reports every notification as a
+//! JSON line.
 //!
-//! Needs `dbus-run-session` (package dbus-daemon), python3-dbus and python3-gi from Debian (the system
-//! Python, `/usr/bin/python3`, because those bindings are not on PyPI in usable form). Dropping the guard
-//! closes the listener's stdin, which ends it and with it the bus.
+//! Needs `dbus-daemon`, python3-dbus and python3-gi from Debian (the system Python, `/usr/bin/python3`,
+//! because those bindings are not on PyPI in usable form). Both processes are children of the test and
+//! end when the guard is dropped. (Under `dbus-run-session`, ending the session leader left its
+//! `dbus-daemon` running: only a clean exit of the leader stops it.)
 
 use std::process::Stdio;
 use std::time::Duration;
@@ -13,25 +15,40 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdout};
 
 pub struct NotificationServer {
-    _child: Child,
+    listener: Child,
     lines: Lines<BufReader<ChildStdout>>,
     address: String,
+    _bus: Child,
 }
 
 impl NotificationServer {
     pub async fn start() -> NotificationServer {
+        let mut bus = tokio::process::Command::new("dbus-daemon")
+            .args(["--session", "--nofork", "--print-address"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("dbus-daemon (install: scripts/install-test-servers.sh)");
+        let mut bus_lines = BufReader::new(bus.stdout.take().unwrap()).lines();
+        let address = tokio::time::timeout(Duration::from_secs(20), bus_lines.next_line())
+            .await
+            .expect("dbus-daemon printed no address within 20 s")
+            .unwrap()
+            .expect("dbus-daemon exited before printing its address");
         let script = concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/tests/support/notifications.py"
         );
-        let mut child = tokio::process::Command::new("dbus-run-session")
-            .args(["--", "/usr/bin/python3", script])
+        let mut listener = tokio::process::Command::new("/usr/bin/python3")
+            .arg(script)
+            .env("DBUS_SESSION_BUS_ADDRESS", address.trim())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .kill_on_drop(true)
             .spawn()
-            .expect("dbus-run-session (install: scripts/install-test-servers.sh)");
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+            .expect("/usr/bin/python3");
+        let mut lines = BufReader::new(listener.stdout.take().unwrap()).lines();
         let first = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
             .await
             .expect("the notification server did not start within 20 s")
@@ -40,9 +57,10 @@ impl NotificationServer {
         let ready: Value = serde_json::from_str(&first).unwrap();
         let address = ready["ready"].as_str().unwrap().to_owned();
         NotificationServer {
-            _child: child,
+            listener,
             lines,
             address,
+            _bus: bus,
         }
     }
 
@@ -68,7 +86,7 @@ impl NotificationServer {
     /// Presses button `action` of notification `id`, as a person clicking it would.
     pub async fn invoke(&mut self, id: u64, action: &str) {
         let command = serde_json::json!({ "invoke": id, "action": action });
-        let stdin = self._child.stdin.as_mut().unwrap();
+        let stdin = self.listener.stdin.as_mut().unwrap();
         stdin
             .write_all(format!("{command}\n").as_bytes())
             .await
