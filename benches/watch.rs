@@ -7,8 +7,10 @@
 //!   The wanted file is polled every second (`wanted_interval_secs = 1`), so the target is 1 s + 250 ms.
 //! - **Footprint**: the same process under `/usr/bin/time -v` for 5 minutes (1 in quick mode), default
 //!   `poll_interval_secs`: peak RSS, and CPU seconds (user + system) per hour of watching.
+//! - **One-shot `lockwatch status`** over the same watch list, under hyperfine (20 runs; 5 in quick
+//!   mode): what a script pays for one reading, process start included.
 //!
-//! Run: `cargo bench --bench watch` (needs Apache and the D-Bus test listener:
+//! Run: `cargo bench --bench watch` (needs Apache, the D-Bus test listener and hyperfine:
 //! `scripts/install-test-servers.sh`), or `scripts/bench`. `LOCKWATCH_BENCH_QUICK=1` shortens it.
 
 #[path = "../tests/support/apache.rs"]
@@ -231,5 +233,57 @@ fn main() {
             user + system,
             (user + system) / wall * 3600.0
         );
+
+        one_shot_status(&config, home.path(), if quick { 5 } else { 20 });
     });
+}
+
+/// `lockwatch status` over the same watch list, as a script runs it (process start, config, one full
+/// reading of the 10,000 files, the JSON report, exit), timed by hyperfine.
+fn one_shot_status(config: &std::path::Path, home: &std::path::Path, runs: u32) {
+    let export = home.join("status.json");
+    let command = format!(
+        "{} --config {} status --json",
+        env!("CARGO_BIN_EXE_lockwatch"),
+        config.display()
+    );
+    let status = std::process::Command::new("hyperfine")
+        .args(["--shell=none", "--warmup", "2", "--style", "none", "--runs"])
+        .arg(runs.to_string())
+        .arg("--export-json")
+        .arg(&export)
+        .arg(&command)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join(".config"))
+        .env("XDG_DATA_HOME", home.join(".local/share"))
+        .env("LOCKWATCH_HISTORY", home.join("history.sqlite3"))
+        .env("PW", USERS[0].1)
+        .stdout(Stdio::null())
+        .status()
+        .expect("hyperfine (Debian package `hyperfine`)");
+    assert!(status.success(), "hyperfine failed: {command}");
+    let exported: Value =
+        serde_json::from_slice(&std::fs::read(&export).expect("hyperfine's report"))
+            .expect("hyperfine's JSON");
+    let result = &exported["results"][0];
+    let secs = |key: &str| {
+        let value = result[key].as_f64();
+        Duration::from_secs_f64(value.unwrap_or_else(|| panic!("no {key} in {result}")))
+    };
+    println!(
+        "\n## One-shot `lockwatch status` (10 folders, 10,000 files; hyperfine, {runs} runs)\n"
+    );
+    println!("| mean ± σ | median | min | max | CPU (user + system) |");
+    println!("|---|---|---|---|---|");
+    println!(
+        "| {} ± {} | {} | {} | {} | {} |",
+        ms(secs("mean")),
+        ms(secs("stddev")),
+        ms(secs("median")),
+        ms(secs("min")),
+        ms(secs("max")),
+        ms(secs("user") + secs("system"))
+    );
 }

@@ -2,7 +2,7 @@
 # Installs the real WebDAV servers the integration tests run against:
 #   - Apache 2.4 with mod_dav / mod_dav_fs (Debian packages apache2, apache2-utils for htpasswd)
 #   - WsgiDAV + cheroot (pinned, from PyPI) in a venv at <repo>/.venv
-#   - dbus-daemon (dbus-run-session), python3-dbus, python3-gi for the desktop-notification test
+#   - dbus-daemon, python3-dbus, python3-gi for the desktop-notification test
 # Idempotent: skips whatever is already in place. Works as root on a fresh Debian 12, with no stdin.
 # The distro apache2 service is never started: the tests run their own instances on free ports.
 set -euo pipefail
@@ -40,12 +40,14 @@ command -v python3 >/dev/null 2>&1 || need_pkgs+=(python3)
 command -v curl >/dev/null 2>&1 || need_pkgs+=(curl)
 # scripts/bench measures `lockwatch watch` with GNU time (peak RSS, CPU seconds) and stops it with pkill.
 [ -x /usr/bin/time ] || need_pkgs+=(time)
+# ... and times a one-shot `lockwatch status` with hyperfine.
+command -v hyperfine >/dev/null 2>&1 || need_pkgs+=(hyperfine)
 command -v pkill >/dev/null 2>&1 || need_pkgs+=(procps)
 # `python3 -m venv` needs ensurepip (Debian ships it separately in python3-venv).
 if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then need_pkgs+=(python3-venv); fi
-# The desktop-notification test: a private session bus (dbus-run-session) and a listener written with
+# The desktop-notification test: a private session bus (dbus-daemon) and a listener written with
 # the system Python's D-Bus and GLib bindings.
-command -v dbus-run-session >/dev/null 2>&1 || need_pkgs+=(dbus-daemon)
+command -v dbus-daemon >/dev/null 2>&1 || need_pkgs+=(dbus-daemon)
 if ! /usr/bin/python3 -c 'import dbus, dbus.mainloop.glib; from gi.repository import GLib' >/dev/null 2>&1; then
     need_pkgs+=(python3-dbus python3-gi)
 fi
