@@ -312,6 +312,10 @@ fn pack(prefix: &[u8]) -> Option<u64> {
 struct Namespaces {
     prefixes: Vec<u8>,
     bindings: Vec<Binding>,
+    /// The last short prefix resolved to a namespace, until the declarations in scope change: nearly
+    /// every element of a response uses the same prefix, and the search goes past each response's own
+    /// declarations (five bindings deep in mod_dav's answers).
+    recent: Option<(u64, Ns)>,
 }
 
 impl Namespaces {
@@ -353,6 +357,7 @@ impl Namespaces {
                     "the XML declares more than {MAX_NAMESPACES_IN_SCOPE} namespaces at once"
                 )));
             }
+            self.recent = None;
             let start = self.prefixes.len();
             self.prefixes.extend_from_slice(prefix);
             self.bindings.push(Binding {
@@ -371,6 +376,7 @@ impl Namespaces {
         while let Some(last) = self.bindings.last()
             && last.depth >= depth
         {
+            self.recent = None;
             self.prefixes.truncate(last.start);
             self.bindings.pop();
         }
@@ -378,9 +384,15 @@ impl Namespaces {
 
     /// The namespace of an element name with `prefix`: `Ok(None)` when it has none (no default namespace),
     /// an error naming the prefix when it is not declared.
-    fn resolve(&self, prefix: Option<&[u8]>) -> Result<Option<Ns>, ParseError> {
+    fn resolve(&mut self, prefix: Option<&[u8]>) -> Result<Option<Ns>, ParseError> {
         let wanted = prefix.unwrap_or(b"");
-        let found = match pack(wanted) {
+        let key = pack(wanted);
+        if let (Some(key), Some((recent, ns))) = (key, self.recent)
+            && key == recent
+        {
+            return Ok(Some(ns));
+        }
+        let found = match key {
             Some(key) => self.bindings.iter().rev().find(|b| b.key == Some(key)),
             None => self.bindings.iter().rev().find(|b| {
                 b.len == wanted.len() && &self.prefixes[b.start..b.start + b.len] == wanted
@@ -388,7 +400,10 @@ impl Namespaces {
         };
         match (found.map(|b| b.ns), prefix) {
             (Some(Ns::Unset), None) | (None, None) => Ok(None),
-            (Some(ns), _) if ns != Ns::Unset => Ok(Some(ns)),
+            (Some(ns), _) if ns != Ns::Unset => {
+                self.recent = key.map(|key| (key, ns));
+                Ok(Some(ns))
+            }
             // The reserved prefixes are always bound (and never to a namespace Lockwatch reads).
             (_, Some(b"xml" | b"xmlns")) => Ok(Some(Ns::Other)),
             (_, Some(prefix)) => Err(ParseError(format!(
