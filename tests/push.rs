@@ -227,3 +227,54 @@ async fn a_dropped_push_connection_is_reopened_and_catches_up() {
     let log = stderr.lock().unwrap().clone();
     assert!(!log.contains(ALICE_PW), "{log}");
 }
+
+/// A paused watcher sends nothing, push included: pausing closes the push channel, and resuming opens it
+/// again and reads everything, so a lock taken while paused is still reported.
+#[tokio::test(flavor = "multi_thread")]
+async fn pausing_closes_the_push_channel_and_resuming_opens_it_again() {
+    use lockwatch::secrets::MemoryStore;
+    use lockwatch::watch::{LockEvent, Pacing, SystemClock, Watcher, targets};
+    let nc = push_nextcloud(Options::default());
+    let config = crate::support::config(&format!(
+        "[[servers]]\nname = \"cloud\"\nkind = \"nextcloud\"\nurl = \"{}\"\nusername = \"alice\"\npassword_env = \"PW_ALICE\"\nwatch = [\"Budget.xlsx\"]\n",
+        nc.dav_url("alice")
+    ));
+    let (watcher, mut events) = Watcher::start(
+        targets(&config, Arc::new(MemoryStore::new())),
+        Pacing::new(Duration::from_secs(HOUR)),
+        Arc::new(SystemClock),
+    );
+    until(PROMPTLY, "the first push login", || {
+        nc.push_listeners() == 1
+    })
+    .await;
+
+    watcher.set_paused(true);
+    until(PROMPTLY, "the push channel closing", || {
+        nc.push_listeners() == 0
+    })
+    .await;
+    bob(&nc, "LOCK", "Budget.xlsx").await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(nc.push_logins().len(), 1, "no new login while paused");
+    assert_eq!(nc.push_listeners(), 0, "no push connection while paused");
+
+    watcher.set_paused(false);
+    until(PROMPTLY, "a second push login", || {
+        nc.push_logins().len() == 2 && nc.push_listeners() == 1
+    })
+    .await;
+    let locked = tokio::time::timeout(PROMPTLY, async {
+        loop {
+            match events.recv().await.expect("watcher stopped") {
+                LockEvent::Locked { path, .. } if path == "Budget.xlsx" => break,
+                _ => {}
+            }
+        }
+    })
+    .await;
+    assert!(
+        locked.is_ok(),
+        "the lock taken while paused was not reported"
+    );
+}

@@ -257,8 +257,8 @@ impl Watcher {
         }
     }
 
-    /// Pauses or resumes watching. A paused watcher sends no request and fires no timer (no warnings,
-    /// no expiry re-reads); a reading already under way completes. Resuming reads every server at once,
+    /// Pauses or resumes watching. A paused watcher sends no request, keeps no push channel open and
+    /// fires no timer (no warnings, no expiry re-reads); a reading already under way completes. Resuming reads every server at once,
     /// and the events of everything that changed meanwhile follow from that reading.
     pub fn set_paused(&self, paused: bool) {
         self.paused.send_if_modified(|current| {
@@ -390,19 +390,26 @@ struct ServerTask {
 
 impl ServerTask {
     async fn run(mut self, announcements: Announcements) {
-        // The push channel runs beside the readings and stops with this task (the guard aborts it).
-        let reader = self.target.reader.clone();
-        let _listener = AbortOnDrop(tokio::spawn(async move {
-            reader.listen(announcements).await;
-        }));
+        // The push channel runs beside the readings and stops with this task (the guard aborts it). It
+        // is closed while the watcher is paused, which sends nothing, and opened again on resuming, whose
+        // reading of everything covers what it would have announced meanwhile.
+        let listen = |reader: Arc<dyn Reader>| {
+            let announcements = announcements.clone();
+            AbortOnDrop(tokio::spawn(async move {
+                reader.listen(announcements).await;
+            }))
+        };
+        let mut listener = Some(listen(self.target.reader.clone()));
         let wanted = self.target.config.wanted.clone();
         let mut next_full = Instant::now();
         let mut next_wanted = Instant::now() + self.target.config.wanted_interval;
         loop {
             if *self.paused.borrow_and_update() {
+                drop(listener.take());
                 if !self.sit_out_pause().await {
                     return;
                 }
+                listener = Some(listen(self.target.reader.clone()));
                 // Everything is read at once; the wanted files' clock restarts after that reading.
                 next_full = Instant::now();
                 next_wanted = next_full + self.target.config.wanted_interval;
