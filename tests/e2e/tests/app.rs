@@ -58,6 +58,18 @@ impl Notifications {
             .expect("the notification server exited");
         serde_json::from_str(&line).expect("JSON")
     }
+
+    /// Presses button `action` of notification `id`, as a person clicking it would.
+    async fn invoke(&mut self, id: &serde_json::Value, action: &str) {
+        use tokio::io::AsyncWriteExt;
+        let command = serde_json::json!({ "invoke": id, "action": action });
+        let stdin = self._child.stdin.as_mut().expect("stdin");
+        stdin
+            .write_all(format!("{command}\n").as_bytes())
+            .await
+            .expect("write to the notification server");
+        stdin.flush().await.expect("flush");
+    }
 }
 
 /// What a hostile server (or colleague) may put in a lock's owner.
@@ -166,6 +178,28 @@ async fn the_window_shows_locks_and_its_actions_reach_the_server() {
     assert_eq!(notice["summary"], "Budget 2026.xlsx is free", "{notice}");
     let body = notice["body"].as_str().expect("body");
     assert!(body.starts_with("Bob Builder released it at "), "{body}");
+    let buttons = notice["actions"].to_string();
+    assert!(buttons.contains("\"open\""), "{notice}");
+
+    // The notification's Open button brings the window to the file's row: focused and flashed.
+    client
+        .execute("document.activeElement?.blur()", vec![])
+        .await
+        .expect("nothing focused");
+    notifications.invoke(&notice["id"], "open").await;
+    eventually(&client, "the freed file's row focused", || async {
+        let focused = client
+            .execute(
+                "const row = document.activeElement?.closest('tr.file-row');
+                 return row?.querySelector('.file-name')?.textContent ?? null;",
+                vec![],
+            )
+            .await
+            .ok()?;
+        (focused.as_str()? == "Budget 2026.xlsx").then_some(())
+    })
+    .await;
+    screenshots(&client, "02-opened-from-notification").await;
 
     // Lock and Unlock through the row's buttons: the lock is really on the server, and marked as yours.
     row_button(&client, "Plan.pptx", "Lock")
