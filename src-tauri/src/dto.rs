@@ -155,6 +155,10 @@ pub struct FocusFile {
     pub server: String,
     /// Path relative to the server URL.
     pub path: String,
+    /// Why the row is revealed, when an action taken outside the window failed (a notification's "Lock it
+    /// now"): the window shows it next to the row, as it shows a failure of the row's own buttons.
+    #[serde(default)]
+    pub problem: Option<lockwatch::ErrorInfo>,
 }
 
 /// A request to release a file went out (`ask_to_release`); failures cross as `{kind, message}` instead.

@@ -72,6 +72,7 @@ impl Summary {
                     let focus = FocusFile {
                         server: f.server.clone(),
                         path: f.path.clone(),
+                        problem: None,
                     };
                     (wanted_label(f), focus)
                 })

@@ -15,6 +15,7 @@ use chrono::Utc;
 use lockwatch::actions::Action;
 use lockwatch::monitor::Update;
 use lockwatch::watch::notice::{ACTION_LOCK, ACTION_OPEN, DesktopNotifier, NoticeAction};
+use lockwatch::{ErrorInfo, ErrorKind};
 use tauri::async_runtime::JoinHandle;
 use tauri::{AppHandle, Runtime};
 use tokio::sync::mpsc;
@@ -74,6 +75,7 @@ async fn pressed<R: Runtime>(app: &AppHandle<R>, session: &Session, button: Noti
     let focus = FocusFile {
         server: button.server.clone(),
         path: button.path.clone(),
+        problem: None,
     };
     match button.action.as_str() {
         ACTION_OPEN => reveal(app, focus),
@@ -88,11 +90,30 @@ async fn pressed<R: Runtime>(app: &AppHandle<R>, session: &Session, button: Noti
                     }
                     if !report.outcome.ok {
                         // The notification is gone; the window says why the lock was not taken.
-                        reveal(app, focus);
                         tracing::warn!(message = %report.outcome.message, "Lock it now");
+                        let problem = report.outcome.error.unwrap_or(ErrorInfo {
+                            kind: ErrorKind::Conflict,
+                            message: report.outcome.message,
+                        });
+                        reveal(
+                            app,
+                            FocusFile {
+                                problem: Some(problem),
+                                ..focus
+                            },
+                        );
                     }
                 }
-                Err(error) => tracing::warn!(message = %error.message, "Lock it now"),
+                Err(error) => {
+                    tracing::warn!(message = %error.message, "Lock it now");
+                    reveal(
+                        app,
+                        FocusFile {
+                            problem: Some(error),
+                            ..focus
+                        },
+                    );
+                }
             }
         }
         _ => {}

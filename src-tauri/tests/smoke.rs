@@ -765,6 +765,7 @@ fn a_closed_window_is_sent_nothing_and_opens_again_at_the_file_to_reveal() {
     let budget = FocusFile {
         server: "demo".into(),
         path: "Budget 2026.xlsx".into(),
+        problem: None,
     };
     reveal(app.handle(), budget.clone());
     let window = app
@@ -772,7 +773,10 @@ fn a_closed_window_is_sent_nothing_and_opens_again_at_the_file_to_reveal() {
         .expect("the window is made again");
     assert_eq!(window.label(), MAIN_WINDOW);
     let taken = invoke(&window, "take_focus", json!({})).expect("take_focus");
-    assert_eq!(taken, json!({"server": "demo", "path": "Budget 2026.xlsx"}));
+    assert_eq!(
+        taken,
+        json!({"server": "demo", "path": "Budget 2026.xlsx", "problem": null})
+    );
     assert_eq!(
         invoke(&window, "take_focus", json!({})).expect("take_focus"),
         Value::Null,
@@ -786,6 +790,7 @@ fn a_closed_window_is_sent_nothing_and_opens_again_at_the_file_to_reveal() {
     let plan = FocusFile {
         server: "demo".into(),
         path: "Plan.pptx".into(),
+        problem: None,
     };
     reveal(app.handle(), plan);
     assert_eq!(focus_events.load(SeqCst), before + 1);

@@ -55,7 +55,7 @@ export interface FakeBackend {
   /** Push a snapshot to the UI as the engine does after every poll. */
   push(snapshot?: Snapshot): Promise<void>;
   /** Reveal a file as the shell does: keep it for `take_focus` and send `focus-file`. */
-  focus(server: string, path: string): Promise<void>;
+  focus(server: string, path: string, problem?: ErrorInfo): Promise<void>;
   /** The file waiting for `take_focus`. */
   pendingFocus: FocusFile | null;
   uninstall(): void;
@@ -85,8 +85,8 @@ export function installFakeBackend(options: FakeOptions): FakeBackend {
       if (snapshot) fake.state = structuredClone(snapshot);
       return emit("snapshot", structuredClone(fake.state));
     },
-    focus: (server, path) => {
-      fake.pendingFocus = { server, path };
+    focus: (server, path, problem) => {
+      fake.pendingFocus = { server, path, problem: problem ?? null };
       return emit("focus-file");
     },
     pendingFocus: options.focus ?? null,

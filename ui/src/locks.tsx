@@ -64,6 +64,8 @@ import {
 export interface FocusRequest {
   server: string;
   path: string;
+  /** Why the row is revealed: an action taken outside the window failed (a notification's "Lock it now"). */
+  problem: ErrorInfo | null;
   /** Changes on every request, so the same file can be revealed twice. */
   seq: number;
 }
@@ -377,6 +379,8 @@ export function LocksView(props: LocksViewProps) {
     const key = rowKey(target);
     moveTo(key, "center");
     setFlashKey(key);
+    // Shown under the row as a failure of its own buttons is (and read out by the row's live region).
+    if (focus.problem) setRowError(key, focus.problem);
     const t = setTimeout(() => setFlashKey(null), 2500);
     return () => clearTimeout(t);
     // Only react to new requests.

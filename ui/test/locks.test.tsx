@@ -445,10 +445,25 @@ describe("live updates", () => {
     await act(() => fake.focus("Legal DAV", "/contracts/drafts/NDA template.docx"));
     await waitFor(() => expect(row("NDA template.docx")).toHaveFocus());
     expect(fake.pendingFocus).toBeNull();
+    expect(row("NDA template.docx").nextElementSibling?.classList.contains("row-error") ?? false).toBe(false);
+  });
+
+  it("shows why a file was revealed when a notification's Lock it now failed", async () => {
+    const { fake } = await renderApp();
+    await act(() =>
+      fake.focus("Legal DAV", "/contracts/drafts/NDA template.docx", {
+        kind: "locked",
+        message: "Bob locked NDA template.docx first.",
+      }),
+    );
+    await waitFor(() => expect(row("NDA template.docx")).toHaveFocus());
+    const under = row("NDA template.docx").nextElementSibling;
+    expect(under).toHaveClass("row-error");
+    expect(under).toHaveTextContent("Locked: Bob locked NDA template.docx first.");
   });
 
   it("reveals the file a window was opened for, once it listens, and only once", async () => {
-    const { fake } = await renderApp({ focus: { server: "Legal DAV", path: "/contracts/drafts/NDA template.docx" } });
+    const { fake } = await renderApp({ focus: { server: "Legal DAV", path: "/contracts/drafts/NDA template.docx", problem: null } });
     await waitFor(() => expect(row("NDA template.docx")).toHaveFocus());
     expect(fake.pendingFocus).toBeNull();
     expect(fake.callsOf("take_focus")).toHaveLength(1);

@@ -50,13 +50,19 @@ impl Notifications {
         }
     }
 
+    /// The next notification (the server's echoes of pressed buttons are skipped).
     async fn next(&mut self) -> serde_json::Value {
-        let line = tokio::time::timeout(WAIT, self.lines.next_line())
-            .await
-            .expect("no desktop notification within a minute")
-            .expect("read")
-            .expect("the notification server exited");
-        serde_json::from_str(&line).expect("JSON")
+        loop {
+            let line = tokio::time::timeout(WAIT, self.lines.next_line())
+                .await
+                .expect("no desktop notification within a minute")
+                .expect("read")
+                .expect("the notification server exited");
+            let value: serde_json::Value = serde_json::from_str(&line).expect("JSON");
+            if value.get("invoked").is_none() {
+                return value;
+            }
+        }
     }
 
     /// Presses button `action` of notification `id`, as a person clicking it would.
@@ -70,6 +76,27 @@ impl Notifications {
             .expect("write to the notification server");
         stdin.flush().await.expect("flush");
     }
+}
+
+/// The name of the file whose row has the keyboard focus.
+async fn focused_row(client: &Client) -> Option<String> {
+    let name = client
+        .execute(
+            "const row = document.activeElement?.closest('tr.file-row');
+             return row?.querySelector('.file-name')?.textContent ?? null;",
+            vec![],
+        )
+        .await
+        .ok()?;
+    name.as_str().map(str::to_owned)
+}
+
+/// Takes the keyboard focus away from whatever has it.
+async fn blur(client: &Client) {
+    client
+        .execute("document.activeElement?.blur()", vec![])
+        .await
+        .expect("blur");
 }
 
 /// What a hostile server (or colleague) may put in a lock's owner.
@@ -179,27 +206,66 @@ async fn the_window_shows_locks_and_its_actions_reach_the_server() {
     let body = notice["body"].as_str().expect("body");
     assert!(body.starts_with("Bob Builder released it at "), "{body}");
     let buttons = notice["actions"].to_string();
-    assert!(buttons.contains("\"open\""), "{notice}");
+    assert!(
+        buttons.contains("\"open\"") && buttons.contains("\"lock\""),
+        "{notice}"
+    );
 
     // The notification's Open button brings the window to the file's row: focused and flashed.
-    client
-        .execute("document.activeElement?.blur()", vec![])
-        .await
-        .expect("nothing focused");
+    blur(&client).await;
     notifications.invoke(&notice["id"], "open").await;
     eventually(&client, "the freed file's row focused", || async {
-        let focused = client
-            .execute(
-                "const row = document.activeElement?.closest('tr.file-row');
-                 return row?.querySelector('.file-name')?.textContent ?? null;",
-                vec![],
-            )
-            .await
-            .ok()?;
-        (focused.as_str()? == "Budget 2026.xlsx").then_some(())
+        (focused_row(&client).await? == "Budget 2026.xlsx").then_some(())
     })
     .await;
     screenshots(&client, "02-opened-from-notification").await;
+
+    // "Lock it now" when the colleague was quicker: the server refuses the lock, and the window comes to
+    // the row, which shows who has the file and, under it, why the lock was not taken (a lock that is
+    // taken brings no window up).
+    let bob = dav.lock("Budget 2026.xlsx", "Bob Builder").await;
+    eventually(&client, "Budget 2026.xlsx locked by Bob again", || async {
+        (cell(&client, "Budget 2026.xlsx", ".col-state").await? == "Locked").then_some(())
+    })
+    .await;
+    dav.unlock("Budget 2026.xlsx", &bob).await;
+    let notice = notifications.next().await;
+    assert_eq!(notice["summary"], "Budget 2026.xlsx is free", "{notice}");
+    let bob = dav.lock("Budget 2026.xlsx", "Bob Builder").await;
+    blur(&client).await;
+    notifications.invoke(&notice["id"], "lock").await;
+    eventually(&client, "the row shown, still Bob's", || async {
+        (focused_row(&client).await? == "Budget 2026.xlsx").then_some(())?;
+        let holder = cell(&client, "Budget 2026.xlsx", ".col-holder").await?;
+        (holder == "Bob Builder").then_some(())
+    })
+    .await;
+    let why = client
+        .execute(
+            "for (const row of document.querySelectorAll('tr.file-row')) {
+                 if (row.querySelector('.file-name')?.textContent !== arguments[0]) continue;
+                 const next = row.nextElementSibling;
+                 return next?.classList.contains('row-error') ? next.innerText : null;
+             }
+             return null;",
+            vec![serde_json::json!("Budget 2026.xlsx")],
+        )
+        .await
+        .expect("the row's error");
+    let why = why.as_str().unwrap_or_default();
+    assert!(
+        why.contains("Budget 2026.xlsx"),
+        "no reason under the row: {why:?}"
+    );
+    screenshots(&client, "02-lock-it-now-refused").await;
+    dav.unlock("Budget 2026.xlsx", &bob).await;
+    let (status, probe) = dav.lock_status("Budget 2026.xlsx").await;
+    assert_eq!(status, 200, "the failed Lock it now left no lock behind");
+    dav.unlock("Budget 2026.xlsx", &probe.expect("token")).await;
+    eventually(&client, "Budget 2026.xlsx free again", || async {
+        (cell(&client, "Budget 2026.xlsx", ".col-state").await? == "Free").then_some(())
+    })
+    .await;
 
     // Lock and Unlock through the row's buttons: the lock is really on the server, and marked as yours.
     row_button(&client, "Plan.pptx", "Lock")
