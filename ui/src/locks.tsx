@@ -195,7 +195,8 @@ export function LocksView(props: LocksViewProps) {
   const [dialog, setDialog] = useState<DialogState | null>(null);
   const [helpOpen, setHelpOpen] = useState(false);
   const [flashKey, setFlashKey] = useState<string | null>(null);
-  // The last failed action of each row, shown under that row until the next try or a dismiss.
+  // The last failed action of each row, shown under that row until the next try, a dismiss, or the file
+  // becoming free.
   const [rowErrors, setRowErrors] = useState<ReadonlyMap<string, ErrorInfo>>(new Map());
   const tableRef = useRef<HTMLTableElement>(null);
   const scrollRef = useRef<HTMLDivElement>(null);
@@ -408,6 +409,24 @@ export function LocksView(props: LocksViewProps) {
     document.addEventListener("keydown", onKey);
     return () => document.removeEventListener("keydown", onKey);
   }, []);
+
+  // A row's error is about the lock as it was: once the file is free again (released, expired, taken
+  // and given back), what went wrong no longer holds, and the row stops saying it.
+  const lastStates = useRef(new Map<string, FileState>());
+  useEffect(() => {
+    const before = lastStates.current;
+    const freed = snap.files
+      .filter((f) => f.state === "unlocked" && before.has(rowKey(f)) && before.get(rowKey(f)) !== "unlocked")
+      .map(rowKey);
+    lastStates.current = new Map(snap.files.map((f) => [rowKey(f), f.state]));
+    if (freed.length === 0) return;
+    setRowErrors((m) => {
+      if (!freed.some((key) => m.has(key))) return m;
+      const next = new Map(m);
+      for (const key of freed) next.delete(key);
+      return next;
+    });
+  }, [snap.files]);
 
   const setRowError = (key: string, error: ErrorInfo | null) =>
     setRowErrors((m) => {

@@ -448,18 +448,28 @@ describe("live updates", () => {
     expect(row("NDA template.docx").nextElementSibling?.classList.contains("row-error") ?? false).toBe(false);
   });
 
-  it("shows why a file was revealed when a notification's Lock it now failed", async () => {
+  it("shows why a file was revealed when a notification's Lock it now failed, until the file is free", async () => {
     const { fake } = await renderApp();
+    const path = "/contracts/drafts/NDA template.docx";
     await act(() =>
-      fake.focus("Legal DAV", "/contracts/drafts/NDA template.docx", {
-        kind: "locked",
-        message: "Bob locked NDA template.docx first.",
-      }),
+      fake.focus("Legal DAV", path, { kind: "locked", message: "Bob locked NDA template.docx first." }),
     );
     await waitFor(() => expect(row("NDA template.docx")).toHaveFocus());
-    const under = row("NDA template.docx").nextElementSibling;
-    expect(under).toHaveClass("row-error");
-    expect(under).toHaveTextContent("Locked: Bob locked NDA template.docx first.");
+    const under = () => row("NDA template.docx").nextElementSibling;
+    expect(under()).toHaveClass("row-error");
+    expect(under()).toHaveTextContent("Locked: Bob locked NDA template.docx first.");
+
+    // Another poll with the file still locked keeps the reason; the file freed drops it.
+    await act(() => fake.push(structuredClone(fake.state)));
+    expect(under()).toHaveClass("row-error");
+    const next = structuredClone(fake.state);
+    const nda = next.files.find((f) => f.path === path);
+    if (!nda) throw new Error("fixture");
+    expect(nda.state).not.toBe("unlocked");
+    nda.state = "unlocked";
+    nda.locks = [];
+    await act(() => fake.push(next));
+    await waitFor(() => expect(under()?.classList.contains("row-error") ?? false).toBe(false));
   });
 
   it("reveals the file a window was opened for, once it listens, and only once", async () => {

@@ -91,6 +91,23 @@ async fn focused_row(client: &Client) -> Option<String> {
     name.as_str().map(str::to_owned)
 }
 
+/// The text of the error shown under `name`'s row, if there is one.
+async fn row_error(client: &Client, name: &str) -> Option<String> {
+    let text = client
+        .execute(
+            "for (const row of document.querySelectorAll('tr.file-row')) {
+                 if (row.querySelector('.file-name')?.textContent !== arguments[0]) continue;
+                 const next = row.nextElementSibling;
+                 return next?.classList.contains('row-error') ? next.innerText : null;
+             }
+             return null;",
+            vec![serde_json::json!(name)],
+        )
+        .await
+        .expect("the row's error");
+    text.as_str().map(str::to_owned)
+}
+
 /// Takes the keyboard focus away from whatever has it.
 async fn blur(client: &Client) {
     client
@@ -240,21 +257,10 @@ async fn the_window_shows_locks_and_its_actions_reach_the_server() {
         (holder == "Bob Builder").then_some(())
     })
     .await;
-    let why = client
-        .execute(
-            "for (const row of document.querySelectorAll('tr.file-row')) {
-                 if (row.querySelector('.file-name')?.textContent !== arguments[0]) continue;
-                 const next = row.nextElementSibling;
-                 return next?.classList.contains('row-error') ? next.innerText : null;
-             }
-             return null;",
-            vec![serde_json::json!("Budget 2026.xlsx")],
-        )
-        .await
-        .expect("the row's error");
-    let why = why.as_str().unwrap_or_default();
+    let why = row_error(&client, "Budget 2026.xlsx").await;
     assert!(
-        why.contains("Budget 2026.xlsx"),
+        why.as_deref()
+            .is_some_and(|why| why.contains("Budget 2026.xlsx")),
         "no reason under the row: {why:?}"
     );
     screenshots(&client, "02-lock-it-now-refused").await;
@@ -264,6 +270,14 @@ async fn the_window_shows_locks_and_its_actions_reach_the_server() {
     dav.unlock("Budget 2026.xlsx", &probe.expect("token")).await;
     eventually(&client, "Budget 2026.xlsx free again", || async {
         (cell(&client, "Budget 2026.xlsx", ".col-state").await? == "Free").then_some(())
+    })
+    .await;
+    // What went wrong no longer holds once the file is free: the reason goes.
+    eventually(&client, "the reason gone from the freed row", || async {
+        row_error(&client, "Budget 2026.xlsx")
+            .await
+            .is_none()
+            .then_some(())
     })
     .await;
 
