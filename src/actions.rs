@@ -61,6 +61,21 @@ pub struct Outcome {
     pub error: Option<ErrorInfo>,
 }
 
+impl Outcome {
+    /// Why the action did not work, as an error to show the user: [`Outcome::error`], or for an action
+    /// the server did not carry out without an error of its own (someone else holds the file), a
+    /// conflict saying [`Outcome::message`]. `None` when it worked.
+    pub fn problem(&self) -> Option<ErrorInfo> {
+        if self.ok {
+            return None;
+        }
+        Some(self.error.clone().unwrap_or_else(|| ErrorInfo {
+            kind: ErrorKind::Conflict,
+            message: self.message.clone(),
+        }))
+    }
+}
+
 /// The file after the action, and the outcome (`status --json` entry plus `outcome`).
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -590,4 +605,34 @@ pub async fn capabilities(server: &Server) -> Result<crate::model::Capabilities>
         }
     }
     Ok(caps)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_outcome_that_did_not_work_always_has_a_problem_to_show() {
+        let outcome = |ok, error: Option<ErrorInfo>| Outcome {
+            ok,
+            message: "Plan.pptx is locked by Bob.".into(),
+            error,
+        };
+        assert_eq!(outcome(true, None).problem(), None);
+        assert_eq!(
+            outcome(false, None).problem(),
+            Some(ErrorInfo {
+                kind: ErrorKind::Conflict,
+                message: "Plan.pptx is locked by Bob.".into()
+            })
+        );
+        let offline = ErrorInfo {
+            kind: ErrorKind::Network,
+            message: "team: cannot reach the server.".into(),
+        };
+        assert_eq!(
+            outcome(false, Some(offline.clone())).problem(),
+            Some(offline)
+        );
+    }
 }

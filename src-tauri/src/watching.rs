@@ -15,7 +15,6 @@ use chrono::Utc;
 use lockwatch::actions::Action;
 use lockwatch::monitor::Update;
 use lockwatch::watch::notice::{ACTION_LOCK, ACTION_OPEN, DesktopNotifier, NoticeAction};
-use lockwatch::{ErrorInfo, ErrorKind};
 use tauri::async_runtime::JoinHandle;
 use tauri::{AppHandle, Runtime};
 use tokio::sync::mpsc;
@@ -80,7 +79,7 @@ async fn pressed<R: Runtime>(app: &AppHandle<R>, session: &Session, button: Noti
     match button.action.as_str() {
         ACTION_OPEN => reveal(app, focus),
         ACTION_LOCK => {
-            match session
+            let problem = match session
                 .act(&button.server, &button.path, Action::LOCK_NOW)
                 .await
             {
@@ -88,32 +87,20 @@ async fn pressed<R: Runtime>(app: &AppHandle<R>, session: &Session, button: Noti
                     if let Some(snapshot) = snapshot {
                         publish(app, &snapshot);
                     }
-                    if !report.outcome.ok {
-                        // The notification is gone; the window says why the lock was not taken.
-                        tracing::warn!(message = %report.outcome.message, "Lock it now");
-                        let problem = report.outcome.error.unwrap_or(ErrorInfo {
-                            kind: ErrorKind::Conflict,
-                            message: report.outcome.message,
-                        });
-                        reveal(
-                            app,
-                            FocusFile {
-                                problem: Some(problem),
-                                ..focus
-                            },
-                        );
-                    }
+                    report.outcome.problem()
                 }
-                Err(error) => {
-                    tracing::warn!(message = %error.message, "Lock it now");
-                    reveal(
-                        app,
-                        FocusFile {
-                            problem: Some(error),
-                            ..focus
-                        },
-                    );
-                }
+                Err(error) => Some(error),
+            };
+            // The notification is gone; the window says why the lock was not taken.
+            if let Some(problem) = problem {
+                tracing::warn!(message = %problem.message, "Lock it now");
+                reveal(
+                    app,
+                    FocusFile {
+                        problem: Some(problem),
+                        ..focus
+                    },
+                );
             }
         }
         _ => {}
