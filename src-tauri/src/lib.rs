@@ -14,10 +14,10 @@
 //! The window exists only while it is open. Closing it destroys it with its webview, and WebKit ends the
 //! web process that rendered it; a few seconds later [`rest`] ends WebKit's network process and gives
 //! back the pages that drew the window, so the app spends the day in the tray at the cost of its own
-//! process and what the tray and the engine use. [`show_window`] creates it again from the config's window entry; [`reveal`] keeps the file to show
-//! until the window's UI takes it ([`commands::take_focus`]), because a window that is just being
-//! created does not listen to events yet. Without a window nothing is sent to it: the UI reads the
-//! latest snapshot when it starts.
+//! process and what the tray and the engine use. [`show_window`] creates it again from the config's
+//! window entry; [`reveal`] keeps the file to show until the window's UI takes it
+//! ([`commands::take_focus`]), because a window that is just being created does not listen to events
+//! yet. Without a window nothing is sent to it: the UI reads the latest snapshot when it starts.
 
 pub mod commands;
 pub mod dto;

@@ -258,8 +258,9 @@ impl Watcher {
     }
 
     /// Pauses or resumes watching. A paused watcher sends no request, keeps no push channel open and
-    /// fires no timer (no warnings, no expiry re-reads); a reading already under way completes. Resuming reads every server at once,
-    /// and the events of everything that changed meanwhile follow from that reading.
+    /// fires no timer (no warnings, no expiry re-reads); a reading already under way completes.
+    /// Resuming reads every server at once, and the events of everything that changed meanwhile follow
+    /// from that reading.
     pub fn set_paused(&self, paused: bool) {
         self.paused.send_if_modified(|current| {
             let changed = *current != paused;

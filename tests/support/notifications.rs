@@ -21,6 +21,17 @@ pub struct NotificationServer {
     _bus: Child,
 }
 
+/// The lines `child` writes on its standard output, and the first of them (waited for up to 20 s).
+async fn first_line(child: &mut Child, what: &str) -> (Lines<BufReader<ChildStdout>>, String) {
+    let mut lines = BufReader::new(child.stdout.take().expect("a piped stdout")).lines();
+    let first = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
+        .await
+        .unwrap_or_else(|_| panic!("nothing from {what} within 20 s"))
+        .expect("read")
+        .unwrap_or_else(|| panic!("{what}: exited without a word"));
+    (lines, first)
+}
+
 impl NotificationServer {
     pub async fn start() -> NotificationServer {
         let mut bus = tokio::process::Command::new("dbus-daemon")
@@ -30,12 +41,7 @@ impl NotificationServer {
             .kill_on_drop(true)
             .spawn()
             .expect("dbus-daemon (install: scripts/install-test-servers.sh)");
-        let mut bus_lines = BufReader::new(bus.stdout.take().unwrap()).lines();
-        let address = tokio::time::timeout(Duration::from_secs(20), bus_lines.next_line())
-            .await
-            .expect("dbus-daemon printed no address within 20 s")
-            .unwrap()
-            .expect("dbus-daemon exited before printing its address");
+        let (_, address) = first_line(&mut bus, "dbus-daemon's address").await;
         let script = concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/tests/support/notifications.py"
@@ -48,12 +54,11 @@ impl NotificationServer {
             .kill_on_drop(true)
             .spawn()
             .expect("/usr/bin/python3");
-        let mut lines = BufReader::new(listener.stdout.take().unwrap()).lines();
-        let first = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
-            .await
-            .expect("the notification server did not start within 20 s")
-            .unwrap()
-            .expect("the notification server exited (python3-dbus / python3-gi missing?)");
+        let (lines, first) = first_line(
+            &mut listener,
+            "the notification server (python3-dbus / python3-gi missing?)",
+        )
+        .await;
         let ready: Value = serde_json::from_str(&first).unwrap();
         let address = ready["ready"].as_str().unwrap().to_owned();
         NotificationServer {
