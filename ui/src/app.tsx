@@ -14,17 +14,10 @@ import { Icon } from "./icons";
 import * as ipc from "./ipc";
 import { LocksView, type FocusRequest } from "./locks";
 import { ServersView } from "./servers";
-import { rowKey } from "./table";
+import { freedFiles, rowKey } from "./table";
 import { baseName, displaySafe, formatAgo, formatClock, formatFull, parseTime } from "./text";
 
 type View = "locks" | "servers";
-
-/** Files that went from locked to free between two snapshots. */
-export function freedFiles(prev: Snapshot | null, next: Snapshot): FileEntry[] {
-  if (!prev) return [];
-  const before = new Map(prev.files.map((f) => [rowKey(f), f.state]));
-  return next.files.filter((f) => f.state === "unlocked" && before.get(rowKey(f)) === "locked");
-}
 
 /** Capabilities that failed to load are asked for again after this long. */
 const CAPS_RETRY_MS = 60_000;

@@ -31,6 +31,7 @@ import * as ipc from "./ipc";
 import {
   countByState,
   filterFiles,
+  freedFiles,
   groupFiles,
   rowKey,
   rowOffsets,
@@ -412,13 +413,10 @@ export function LocksView(props: LocksViewProps) {
 
   // A row's error is about the lock as it was: once the file is free again (released, expired, taken
   // and given back), what went wrong no longer holds, and the row stops saying it.
-  const lastStates = useRef(new Map<string, FileState>());
+  const lastSnap = useRef<Snapshot | null>(null);
   useEffect(() => {
-    const before = lastStates.current;
-    const freed = snap.files
-      .filter((f) => f.state === "unlocked" && before.has(rowKey(f)) && before.get(rowKey(f)) !== "unlocked")
-      .map(rowKey);
-    lastStates.current = new Map(snap.files.map((f) => [rowKey(f), f.state]));
+    const freed = freedFiles(lastSnap.current, snap).map(rowKey);
+    lastSnap.current = snap;
     if (freed.length === 0) return;
     setRowErrors((m) => {
       if (!freed.some((key) => m.has(key))) return m;
@@ -426,7 +424,7 @@ export function LocksView(props: LocksViewProps) {
       for (const key of freed) next.delete(key);
       return next;
     });
-  }, [snap.files]);
+  }, [snap]);
 
   const setRowError = (key: string, error: ErrorInfo | null) =>
     setRowErrors((m) => {

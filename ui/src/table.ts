@@ -8,6 +8,7 @@ import type { FileEntry } from "./bindings/FileEntry";
 import type { FileState } from "./bindings/FileState";
 import type { Lock } from "./bindings/Lock";
 import type { ServerHealth } from "./bindings/ServerHealth";
+import type { Snapshot } from "./bindings/Snapshot";
 import { baseName, LOCK_KIND_LABEL, parseTime } from "./text";
 
 export type SortKey = "file" | "server" | "state" | "holder" | "editor" | "type" | "taken" | "expires";
@@ -32,6 +33,13 @@ export interface Group {
 }
 
 export const rowKey = (file: { server: string; path: string }) => `${file.server}\u0000${file.path}`;
+
+/** Files that went from locked to free between two snapshots. */
+export function freedFiles(prev: Snapshot | null, next: Snapshot): FileEntry[] {
+  if (!prev) return [];
+  const before = new Map(prev.files.map((f) => [rowKey(f), f.state]));
+  return next.files.filter((f) => f.state === "unlocked" && before.get(rowKey(f)) === "locked");
+}
 
 const collator = new Intl.Collator(undefined, { numeric: true, sensitivity: "base" });
 
